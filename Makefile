@@ -1,0 +1,78 @@
+# tradebus developer entry points. `make run` and `make test` work on a clean clone.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Every workspace member: a folder with a pyproject.toml under contracts/, libs/ or services/.
+PACKAGES := contracts $(patsubst %/pyproject.toml,%,$(sort \
+	$(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)))
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+TIERS := tests/unit tests/integration tests/e2e tests/chaos
+
+.PHONY: help venv run test test-unit test-integration lint fmt typecheck contracts lock \
+	bench-bus bench-ingest bench-online infra-up infra-down clean
+
+help:
+	@echo "make run    - set up and start all services (gateway on 127.0.0.1:8000)"
+	@echo "make test   - set up and run every test tier against real RabbitMQ + MongoDB"
+	@echo "make lint   - ruff + mypy";  echo "make bench-bus - messaging benchmark"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock $(PYPROJECTS)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+		$(addprefix -e ,$(PACKAGES))
+	touch $@
+
+test: venv
+	scripts/with-infra.sh $(BIN)/python -m pytest -q $(TIERS)
+
+test-unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: venv
+	scripts/with-infra.sh $(BIN)/python -m pytest -q tests/integration
+
+run: venv
+	scripts/with-infra.sh $(BIN)/python scripts/run_stack.py --ingest samples/documents
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy contracts/src libs/*/src services/*/src
+
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+contracts: venv
+	$(BIN)/python -m tradebus_contracts.generate
+
+# Re-pin the environment after changing a pyproject: installs the members'
+# dependencies plus dev tools, then freezes third-party packages only.
+lock:
+	$(BIN)/python -m pip install -q $(addprefix -e ,$(PACKAGES)) -r requirements-dev.in
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^tradebus-' > requirements.lock
+
+bench-bus: venv
+	scripts/with-infra.sh $(BIN)/python -m bench.bus
+
+# Adds the local embedding model (CPU torch first) to the environment for its lines.
+bench-ingest: venv
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-local.lock
+	scripts/with-infra.sh $(BIN)/python -m bench.ingest
+
+bench-online: venv
+	scripts/with-infra.sh $(BIN)/python -m bench.online
+
+infra-up: venv
+	scripts/ensure-rabbitmq.sh && scripts/mongo.sh start
+
+infra-down:
+	scripts/mongo.sh stop
+
+clean: infra-down
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Process lifecycle for a worker service: logging, health endpoints, the bus,
+and a graceful stop on SIGTERM/SIGINT.
+
+A service's `__main__` builds its pieces in its composition root and hands
+them here; nothing in this module knows what the service does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import structlog
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .bus import Bus
+
+log = structlog.get_logger("tradebus.runner")
+
+Check = Callable[[], Awaitable[bool]]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Worker:
+    """What `run_worker` needs: the bus plus optional extra readiness checks
+    (e.g. the database) and start/stop hooks for the service's own resources."""
+
+    service: str
+    bus: Bus
+    http_port: int
+    http_host: str = "0.0.0.0"
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    on_start: Hook | None = None
+    on_stop: Hook | None = None
+
+
+async def readiness(worker: Worker) -> dict[str, bool]:
+    results = dict(worker.bus.readiness())
+    for name, check in worker.checks.items():
+        try:
+            results[name] = bool(await asyncio.wait_for(check(), timeout=2))
+        except Exception:
+            results[name] = False
+    return results
+
+
+async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set), then shut down in order:
+    stop consuming and drain in-flight work, run on_stop, close health."""
+    from tradebus_observability import health_app, serve_health
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    health = await serve_health(
+        health_app(lambda: readiness(worker)), host=worker.http_host, port=worker.http_port
+    )
+    try:
+        if worker.on_start is not None:
+            await worker.on_start()
+        # Don't block on the broker: readiness reports it until it is reachable.
+        await worker.bus.start(wait=False)
+        log.info("worker started", service=worker.service, http_port=worker.http_port)
+        await stop.wait()
+        log.info("stopping", service=worker.service)
+    finally:
+        await worker.bus.stop()
+        if worker.on_stop is not None:
+            await worker.on_stop()
+        await health.stop()
+        log.info("stopped", service=worker.service)
+
+
+class WorkerSettings(BaseSettings):
+    """Process-level settings every worker shares; services subclass it."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = Field("0.0.0.0", validation_alias="TRADEBUS_HTTP_HOST")
+    http_port: int = Field(8080, validation_alias="TRADEBUS_HTTP_PORT")
+    log_level: str = Field("INFO", validation_alias="TRADEBUS_LOG_LEVEL")
+    log_json: bool = Field(True, validation_alias="TRADEBUS_LOG_JSON")
+
+
+def main(service: str, build: Callable[[], Awaitable[Worker]], settings: WorkerSettings) -> None:
+    """Entry point for `python -m tradebus_<service>`: configure logging, build the
+    worker inside the event loop (clients bind to it) and run it until signalled."""
+    from tradebus_observability import configure_logging
+
+    configure_logging(service, settings.log_level, json=settings.log_json)
+
+    async def run() -> None:
+        await run_worker(await build())
+
+    asyncio.run(run())

@@ -1,0 +1,45 @@
+"""Bus configuration, read from the environment by the composition root."""
+
+from __future__ import annotations
+
+import socket
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BusSettings(BaseSettings):
+    """Settings for one process's connection to RabbitMQ.
+
+    Per-endpoint prefetch and concurrency are passed to ``Bus.subscribe``; the
+    values here are the defaults a service's own settings usually override.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRADEBUS_BUS_", extra="ignore")
+
+    url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("RABBITMQ_URL", "TRADEBUS_BUS_URL"),
+    )
+    management_url: str = "http://guest:guest@127.0.0.1:15672"
+    service: str = "tradebus"
+    host: str = Field(default_factory=socket.gethostname)
+
+    prefetch: int = Field(default=32, ge=1, le=65535)
+    concurrency: int = Field(default=16, ge=1)
+
+    # Attempts are counted by the runtime (header); x-delivery-limit only stops
+    # crash loops, so it is set well above max_attempts.
+    max_attempts: int = Field(default=5, ge=1)
+    delivery_limit: int = Field(default=20, ge=1)
+    retry_base_seconds: float = Field(default=1.0, gt=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    # Binary delay levels: 2^0 .. 2^(levels-1) seconds; max delay = 2^levels - 1 s.
+    delay_levels: int = Field(default=18, ge=1, le=28)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    connect_timeout_seconds: float = 10.0
+    reconnect_max_seconds: float = 10.0
+    shutdown_grace_seconds: float = 25.0
+    publish_timeout_seconds: float = 10.0
+    inbox_retention_seconds: int = 7 * 24 * 3600

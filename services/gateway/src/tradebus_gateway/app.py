@@ -1,0 +1,109 @@
+"""Composition root of the gateway: `create_app(settings)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from tradebus_contracts import REGISTRY
+from tradebus_messaging import Bus, BusSettings
+from tradebus_storage import (
+    BlobStore,
+    LeaseRepository,
+    MongoSettings,
+    TaskRepository,
+    create_client,
+)
+
+from . import errors
+from .admission import QueueAdmission
+from .api import documents, health, tasks
+from .auth import ApiKeyRepository
+from .limits import TenantRateLimiter
+from .settings import GatewaySettings
+from .state import GatewayState
+from .submission import run_reconciler
+
+SERVICE = "gateway"
+
+DESCRIPTION = """Public REST API of tradebus.
+
+Authenticate with `Authorization: Bearer <api key>`; every resource belongs to the key's
+tenant. Long-running work (document ingestion) is accepted at once with `202` and a task id:
+poll `GET /v1/tasks/{id}`. Errors share one body: `{"code": ..., "message": ...}`. `429`
+answers carry `Retry-After`.
+"""
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo = MongoSettings()
+        client = create_client(mongo)
+        db = client[mongo.database]
+        bus = Bus(BusSettings(service=SERVICE), registry=REGISTRY)
+        # The API answers (503 via readiness) while the broker is still coming up.
+        await bus.start(wait=False)
+        task_repo = TaskRepository(db, result_ttl=timedelta(seconds=settings.result_ttl_seconds))
+        keys = ApiKeyRepository(db, cache_seconds=settings.api_key_cache_seconds)
+        await task_repo.ensure_indexes()
+        if settings.bootstrap_api_key is not None:
+            await keys.bootstrap(settings.bootstrap_api_key.get_secret_value())
+        admission = QueueAdmission(
+            bus,
+            settings.ingest_queue,
+            limit=settings.ingest_queue_limit,
+            interval=settings.admission_sample_seconds,
+            retry_after_cap=settings.retry_after_max_seconds,
+        )
+        admission.start()
+        reconciler = asyncio.create_task(
+            run_reconciler(
+                bus,
+                task_repo,
+                LeaseRepository(db),
+                holder=f"{socket.gethostname()}:{id(app)}",
+                interval=settings.reconcile_interval_seconds,
+                stuck_after=timedelta(seconds=settings.reconcile_stuck_seconds),
+            )
+        )
+        app.state.gateway = GatewayState(
+            settings=settings,
+            bus=bus,
+            mongo_client=client,
+            db=db,
+            tasks=task_repo,
+            blobs=BlobStore(db),
+            keys=keys,
+            rate_limiter=TenantRateLimiter(settings.tenant_rate_per_second, settings.tenant_burst),
+            admission=admission,
+        )
+        try:
+            yield
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await admission.stop()
+            await bus.stop()
+            await client.close()
+
+    app = FastAPI(
+        title="tradebus gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        description=DESCRIPTION,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(documents.router)
+    app.include_router(tasks.router)
+    return app

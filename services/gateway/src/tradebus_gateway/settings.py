@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRADEBUS_GATEWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = Field("INFO", validation_alias="TRADEBUS_LOG_LEVEL")
+    log_json: bool = Field(True, validation_alias="TRADEBUS_LOG_JSON")
+
+    # Auth: when set, this key is created (or kept) for the `default` tenant at start.
+    bootstrap_api_key: SecretStr | None = Field(None, validation_alias="TRADEBUS_BOOTSTRAP_API_KEY")
+    api_key_cache_seconds: float = Field(30.0, ge=0)
+
+    # Submission limits.
+    max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_inline_text_chars: int = Field(1_000_000, gt=0)
+
+    # Admission control: refuse new ingest work while the queue is this deep.
+    ingest_queue: str = "omnirag-ingest.ingest"
+    ingest_queue_limit: int = Field(1_000, ge=0)
+    admission_sample_seconds: float = Field(1.0, gt=0)
+    retry_after_max_seconds: int = Field(300, ge=1)
+
+    # Per-tenant request rate (token bucket per gateway replica).
+    tenant_rate_per_second: float = Field(50.0, gt=0)
+    tenant_burst: int = Field(100, ge=1)
+
+    # Task results stay readable this long after the task ends (TTL index).
+    result_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
+
+    # Reconciler: re-publish tasks stuck in `queued` (a crash between write and publish).
+    reconcile_interval_seconds: float = Field(30.0, gt=0)
+    reconcile_stuck_seconds: float = Field(60.0, gt=0)

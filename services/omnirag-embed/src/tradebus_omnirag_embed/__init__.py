@@ -1,0 +1,1 @@
+"""The omnirag-embed service."""

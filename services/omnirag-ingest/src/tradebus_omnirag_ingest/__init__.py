@@ -1,0 +1,1 @@
+"""The omnirag-ingest service."""

@@ -1,0 +1,123 @@
+"""The services as real processes for end-to-end tests: start, wait ready, kill, restart.
+
+Each stack uses its own ports and its own MongoDB database, so it never collides with a
+`make run` on the same machine (the RabbitMQ queues are the real, shared ones)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MODULES = {
+    "gateway": "tradebus_gateway",
+    "omnirag-ingest": "tradebus_omnirag_ingest",
+    "omnirag-embed": "tradebus_omnirag_embed",
+    "notifier": "tradebus_notifier",
+    "dealbrain": "tradebus_dealbrain",
+    "shadowhunter": "tradebus_shadowhunter",
+}
+
+
+@dataclass
+class Process:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    proc: asyncio.subprocess.Process | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class Stack:
+    database: str
+    base_port: int
+    env: dict[str, str] = field(default_factory=dict)
+    logs: Path = Path("/tmp")
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def add(self, name: str, service: str, *, env: dict[str, str] | None = None) -> Process:
+        port = self.base_port + len(self.processes)
+        port_env = (
+            {"TRADEBUS_GATEWAY_PORT": str(port)}
+            if service == "gateway"
+            else {"TRADEBUS_HTTP_PORT": str(port)}
+        )
+        process = Process(name, MODULES[service], port, {**self.env, **(env or {}), **port_env})
+        self.processes[name] = process
+        return process
+
+    async def start(self, name: str) -> Process:
+        process = self.processes[name]
+        process.log = self.logs / f"{name}.log"
+        log = process.log.open("ab")
+        process.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            process.module,
+            cwd=ROOT,
+            env={**os.environ, "MONGODB_DATABASE": self.database, **process.env},
+            stdout=log,
+            stderr=log,
+        )
+        log.close()
+        await self.wait_ready(process)
+        return process
+
+    async def start_all(self) -> None:
+        await asyncio.gather(*(self.start(name) for name in self.processes))
+
+    async def wait_ready(self, process: Process, timeout: float = 60) -> None:
+        async with httpx.AsyncClient(timeout=2) as client:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < deadline:
+                assert process.proc is not None
+                if process.proc.returncode is not None:
+                    raise AssertionError(f"{process.name} exited: {self.tail(process)}")
+                try:
+                    if (await client.get(process.url + "/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"{process.name} not ready in {timeout}s: {self.tail(process)}")
+
+    async def kill(self, name: str) -> None:
+        """SIGKILL: no drain, no acks; whatever it held goes back to the broker."""
+        process = self.processes[name]
+        assert process.proc is not None
+        process.proc.send_signal(signal.SIGKILL)
+        await process.proc.wait()
+
+    async def stop(self, name: str, grace: float = 20) -> int | None:
+        process = self.processes[name]
+        proc = process.proc
+        if proc is None or proc.returncode is not None:
+            return proc.returncode if proc else None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        return proc.returncode
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(self.stop(name) for name in self.processes))
+
+    def tail(self, process: Process, lines: int = 30) -> str:
+        if process.log is None or not process.log.exists():
+            return ""
+        return "\n".join(process.log.read_text(errors="replace").splitlines()[-lines:])

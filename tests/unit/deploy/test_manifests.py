@@ -1,0 +1,133 @@
+"""Deployment artefacts validate offline: the compose file against the Compose spec,
+every rendered Kubernetes object against its schema (strict), plus the rules we hold
+ourselves to (probes, resources, non-root, PDBs, one autoscaler per worker)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from compose_spec import PyCompose
+
+ROOT = Path(__file__).resolve().parents[3]
+K8S = ROOT / "deploy" / "k8s"
+K8S_VERSION = "1.30.0"
+SERVICES = {"gateway", "dealbrain", "shadowhunter", "omnirag-ingest", "omnirag-embed", "notifier"}
+WORKERS = SERVICES - {"gateway"}
+QUEUES = {
+    "dealbrain.ask",
+    "shadowhunter.hunt",
+    "omnirag-ingest.ingest",
+    "omnirag-embed.embed",
+    "notifier.tasks",
+}
+OVERLAYS = ["production", "dev", "metrics-adapter"]
+
+
+def render(overlay: str) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail(
+            "kubectl is needed to render kustomize offline "
+            "(apt-get install kubectl, or any kubectl >= 1.14 on PATH)",
+            pytrace=False,
+        )
+    out = subprocess.run(
+        [kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, render(request.param)
+
+
+def test_compose_file_follows_the_compose_spec() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    compose = PyCompose.from_yaml(text)
+    assert len(compose) == 8
+    with pytest.raises(ValueError, match="stop_grace_perod"):
+        PyCompose.from_yaml(text.replace("stop_grace_period", "stop_grace_perod", 1))
+
+
+def test_every_compose_service_builds_an_existing_package_and_has_a_healthcheck() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert set(services) >= SERVICES
+    for name in SERVICES:
+        svc = services[name]
+        module = svc["build"]["args"]["SERVICE"]
+        assert (ROOT / "services" / name / "src" / f"tradebus_{module}" / "__main__.py").exists()
+        assert svc["healthcheck"]["test"]
+        assert svc["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+
+
+def test_objects_validate_strictly(rendered) -> None:
+    _, docs = rendered
+    for doc in docs:
+        if doc["apiVersion"].startswith("keda.sh/"):
+            continue  # CRDs have no bundled schema; checked below
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_strict_validation_catches_a_typo() -> None:
+    hpa = next(
+        d
+        for d in render("metrics-adapter")
+        if d["kind"] == "HorizontalPodAutoscaler" and d["spec"]["metrics"][0]["type"] == "External"
+    )
+    target = hpa["spec"]["metrics"][0]["external"]["target"]
+    target["averageValu"] = target.pop("averageValue")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(hpa, K8S_VERSION, strict=True)
+
+
+def test_deployments_are_hardened_and_probed(rendered) -> None:
+    _, docs = rendered
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    assert {d["metadata"]["name"] for d in deployments} == SERVICES
+    for dep in deployments:
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        assert pod["terminationGracePeriodSeconds"] >= 30
+        for c in pod["containers"]:
+            assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert c["resources"]["requests"] and c["resources"]["limits"]
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_every_deployment_has_a_disruption_budget(rendered) -> None:
+    _, docs = rendered
+    pdbs = {d["metadata"]["name"] for d in docs if d["kind"] == "PodDisruptionBudget"}
+    assert pdbs == SERVICES
+
+
+def test_one_autoscaler_per_scaled_deployment(rendered) -> None:
+    overlay, docs = rendered
+    deployments = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    targets: list[str] = []
+    for doc in docs:
+        if doc["kind"] == "HorizontalPodAutoscaler":
+            targets.append(doc["spec"]["scaleTargetRef"]["name"])
+        elif doc["kind"] == "ScaledObject":
+            targets.append(doc["spec"]["scaleTargetRef"]["name"])
+            [trigger] = doc["spec"]["triggers"]
+            assert trigger["type"] == "rabbitmq"
+            assert trigger["metadata"]["queueName"] in QUEUES
+            assert trigger["metadata"]["mode"] == "QueueLength"
+            assert int(trigger["metadata"]["value"]) > 0
+    assert len(targets) == len(set(targets)), f"{overlay}: two autoscalers on one Deployment"
+    assert set(targets) <= deployments
+    expected = SERVICES if overlay in {"production", "metrics-adapter"} else {"gateway"}
+    assert set(targets) == expected
