@@ -3,7 +3,7 @@
 from ._base import Contract, MessageKind
 from ._envelope import CONTENT_TYPE, Envelope, InvalidEnvelope, new_message_id
 from ._registry import MessageRegistry, UnknownMessageType, is_valid_message_type
-from .dealbrain import AskReply, AskRequest, Citation, RpcError
+from .dealbrain import AskReply, AskRequest, Citation, RpcError, SummarizeSession
 from .faults import MessageFaulted
 from .omnirag import (
     DocumentIndexed,
@@ -13,6 +13,16 @@ from .omnirag import (
     TextSource,
     UploadSource,
     UrlSource,
+)
+from .shadowhunter import (
+    AssessReply,
+    AssessRequest,
+    Evidence,
+    HuntReply,
+    HuntRequest,
+    Lead,
+    LeadSource,
+    RubricFactor,
 )
 from .tasks import Progress, TaskError, TaskStatus, TaskStatusChanged
 
@@ -25,6 +35,11 @@ REGISTRY = MessageRegistry(
         MessageFaulted,
         AskRequest,
         AskReply,
+        SummarizeSession,
+        HuntRequest,
+        HuntReply,
+        AssessRequest,
+        AssessReply,
         RpcError,
     ]
 )
@@ -34,19 +49,28 @@ __all__ = [
     "REGISTRY",
     "AskReply",
     "AskRequest",
+    "AssessReply",
+    "AssessRequest",
     "Citation",
     "Contract",
     "DocumentIndexed",
     "DocumentSource",
     "EmbedChunks",
     "Envelope",
+    "Evidence",
+    "HuntReply",
+    "HuntRequest",
     "IngestDocument",
     "InvalidEnvelope",
+    "Lead",
+    "LeadSource",
     "MessageFaulted",
     "MessageKind",
     "MessageRegistry",
     "Progress",
     "RpcError",
+    "RubricFactor",
+    "SummarizeSession",
     "TaskError",
     "TaskStatus",
     "TaskStatusChanged",

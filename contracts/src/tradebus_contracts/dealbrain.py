@@ -43,6 +43,20 @@ class AskReply(Contract):
         default_factory=dict, description="Breakdown: retrieve, rerank, answer."
     )
     session_id: str | None = None
+    retrieved: int = Field(0, ge=0, description="Chunks retrieved before reranking.")
+
+
+class SummarizeSession(Contract):
+    """Fold a conversation's older turns into a summary, off the request path."""
+
+    message_type: ClassVar[str] = "dealbrain.session.summarize.v1"
+    kind: ClassVar[MessageKind] = MessageKind.COMMAND
+
+    tenant_id: str
+    session_id: str
+    through_turn: int = Field(
+        ..., ge=0, description="Summarise turns up to and including this index."
+    )
 
 
 class RpcError(Contract):

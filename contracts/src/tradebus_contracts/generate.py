@@ -36,6 +36,11 @@ PARTIES: dict[str, tuple[list[str], list[str]]] = {
     "tradebus.message.faulted.v1": (["every service"], ["notifier"]),
     "dealbrain.ask.v1": (["gateway"], ["dealbrain"]),
     "dealbrain.ask-reply.v1": (["dealbrain"], ["gateway"]),
+    "dealbrain.session.summarize.v1": (["dealbrain"], ["dealbrain"]),
+    "shadowhunter.hunt.v1": (["gateway"], ["shadowhunter"]),
+    "shadowhunter.hunt-reply.v1": (["shadowhunter"], ["gateway"]),
+    "shadowhunter.assess.v1": (["gateway"], ["shadowhunter"]),
+    "shadowhunter.assess-reply.v1": (["shadowhunter"], ["gateway"]),
     "tradebus.rpc.error.v1": (["every RPC server"], ["every RPC client"]),
 }
 

@@ -56,21 +56,27 @@ class ApiKeyRepository:
         if not await self.tenant_exists(tenant_id):
             raise LookupError(f"tenant {tenant_id!r} does not exist")
         key_id = digest(api_key)
-        existing = await self._keys.find_one({"_id": key_id})
-        if existing is not None:
-            if existing["tenant_id"] != tenant_id:
-                raise ValueError("this key already belongs to another tenant")
-            return key_id
-        await self._keys.insert_one(
-            {
-                "_id": key_id,
-                "tenant_id": tenant_id,
-                "label": label,
-                "hint": api_key[:7] + "…",
-                "created_at": datetime.now(UTC),
-                "revoked": False,
-            }
-        )
+        # Insert-or-keep in one atomic step: replicas bootstrapping the same key at once
+        # must all succeed.
+        try:
+            await self._keys.update_one(
+                {"_id": key_id},
+                {
+                    "$setOnInsert": {
+                        "tenant_id": tenant_id,
+                        "label": label,
+                        "hint": api_key[:7] + "…",
+                        "created_at": datetime.now(UTC),
+                        "revoked": False,
+                    }
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            pass  # another replica's upsert won the race; the check below still applies
+        existing = await self._keys.find_one({"_id": key_id}, {"tenant_id": 1})
+        if existing is None or existing["tenant_id"] != tenant_id:
+            raise ValueError("this key already belongs to another tenant")
         return key_id
 
     async def revoke(self, key_id: str) -> bool:

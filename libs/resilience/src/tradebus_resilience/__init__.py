@@ -1,0 +1,30 @@
+"""Resilience budgets for calls that leave the process: per downstream a concurrency
+limit, timeouts, retries with backoff and full jitter for idempotent calls, and a
+circuit breaker. Callers catch `DownstreamError` and degrade by name."""
+
+from .breaker import CircuitBreaker, State
+from .downstream import Downstream, is_transient, parse_retry_after
+from .errors import (
+    CircuitOpen,
+    DownstreamBusy,
+    DownstreamError,
+    DownstreamHTTPError,
+    DownstreamTimeout,
+    DownstreamUnavailable,
+)
+from .settings import DownstreamSettings
+
+__all__ = [
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Downstream",
+    "DownstreamBusy",
+    "DownstreamError",
+    "DownstreamHTTPError",
+    "DownstreamSettings",
+    "DownstreamTimeout",
+    "DownstreamUnavailable",
+    "State",
+    "is_transient",
+    "parse_retry_after",
+]
