@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.infra import require_mongodb, require_rabbitmq
 from tests.support.stack import Stack
+from tests.support.vhost import isolated_vhost
 from tradebus_storage import MongoSettings, create_client
 
 pytestmark = pytest.mark.e2e
@@ -37,11 +38,20 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     require_rabbitmq()
     require_mongodb()
     database = f"e2e_{uuid.uuid4().hex[:10]}"
+    async with isolated_vhost("e2e-ingest") as amqp_url:
+        async for stack in _run_stack(database, amqp_url, tmp_path_factory):
+            yield stack
+
+
+async def _run_stack(
+    database: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
     stack = Stack(
         database=database,
         base_port=18_100,
         logs=tmp_path_factory.mktemp("stack-logs"),
         env={
+            "RABBITMQ_URL": amqp_url,
             "TRADEBUS_LOG_JSON": "true",
             "TRADEBUS_BOOTSTRAP_API_KEY": KEY_A,
             "TRADEBUS_GATEWAY_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
@@ -130,7 +140,7 @@ def long_text(words: int, seed: str) -> str:
 @pytest.fixture
 async def status_events(stack: Stack) -> AsyncIterator[list[dict[str, Any]]]:
     """Every task.status.changed event, seen by a queue of our own on tradebus.events."""
-    connection = await aio_pika.connect(require_rabbitmq())
+    connection = await aio_pika.connect(stack.env["RABBITMQ_URL"])
     channel = await connection.channel()
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind("tradebus.events", routing_key="task.status.changed.v1")
@@ -206,7 +216,7 @@ async def test_cancel_mid_run_skips_the_unprocessed_batches(api, db, stack) -> N
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     finally:
         await stack.start("omnirag-embed")
-    await wait_for_queue_empty("omnirag-embed.embed")
+    await wait_for_queue_empty(stack, "omnirag-embed.embed")
     task = (await api.get(f"/v1/tasks/{task_id}")).json()
     assert task["status"] == "cancelled"
     assert task["progress"]["done"] == 0 < task["progress"]["total"]
@@ -244,7 +254,7 @@ async def test_an_embed_worker_killed_mid_run_loses_nothing_and_duplicates_nothi
     assert await embedded_ids(db, document) == ids  # every chunk once, none twice
 
 
-async def test_a_corrupt_pdf_fails_with_a_reason_and_is_parked(api) -> None:
+async def test_a_corrupt_pdf_fails_with_a_reason_and_is_parked(api, stack: Stack) -> None:
     response = await upload(api, DOCS / "corrupt.pdf")
     task_id = response.json()["task_id"]
     task = await wait_for(api, task_id, {"failed", "succeeded"})
@@ -253,7 +263,7 @@ async def test_a_corrupt_pdf_fails_with_a_reason_and_is_parked(api) -> None:
     assert "unreadable PDF" in task["error"]["message"]
     result = await api.get(f"/v1/tasks/{task_id}/result")
     assert result.status_code == 410 and "unreadable PDF" in result.json()["message"]
-    parked = await take_parked("omnirag-ingest.ingest.dlq", task_id)
+    parked = await take_parked(stack, "omnirag-ingest.ingest.dlq", task_id)
     assert parked.headers["x-tradebus-fault-reason"] == "permanent"
     assert "unreadable PDF" in str(parked.headers["x-tradebus-exception-message"])
 
@@ -349,8 +359,8 @@ async def db_task_count(stack: Stack) -> int:
         await client.close()
 
 
-async def wait_for_queue_empty(queue: str, timeout: float = 30) -> None:
-    connection = await aio_pika.connect(require_rabbitmq())
+async def wait_for_queue_empty(stack: Stack, queue: str, timeout: float = 30) -> None:
+    connection = await aio_pika.connect(stack.env["RABBITMQ_URL"])
     try:
         channel = await connection.channel()
         async with asyncio.timeout(timeout):
@@ -364,9 +374,11 @@ async def wait_for_queue_empty(queue: str, timeout: float = 30) -> None:
         await connection.close()
 
 
-async def take_parked(queue: str, message_id: str) -> aio_pika.abc.AbstractIncomingMessage:
+async def take_parked(
+    stack: Stack, queue: str, message_id: str
+) -> aio_pika.abc.AbstractIncomingMessage:
     """Find the parked message by id and remove it; others go back untouched."""
-    connection = await aio_pika.connect(require_rabbitmq())
+    connection = await aio_pika.connect(stack.env["RABBITMQ_URL"])
     held: list[aio_pika.abc.AbstractIncomingMessage] = []
     try:
         channel = await connection.channel()

@@ -65,6 +65,40 @@ EXAMPLES = {
     "dealbrain.ask.v1": {"tenant_id": "a", "question": "Who pays duty under DAP?"},
     "dealbrain.ask-reply.v1": {"answer": "The buyer [1].", "degraded": ["llm:extractive"]},
     "tradebus.rpc.error.v1": {"code": "internal", "message": "boom"},
+    "dealbrain.session.summarize.v1": {"tenant_id": "a", "session_id": "s", "through_turn": 7},
+    "shadowhunter.hunt.v1": {"tenant_id": "a", "query": "steel coil importers", "limit": 5},
+    "shadowhunter.hunt-reply.v1": {
+        "leads": [
+            {
+                "name": "Hai Phong Steel",
+                "url": "https://hps.example",
+                "score": 0.8,
+                "factors": {"relevance": 0.9, "corroboration": 0.5},
+                "sources": [{"provider": "kb", "title": "HPS profile", "snippet": "coil"}],
+            }
+        ],
+        "partial": True,
+        "providers": {"kb": "ok", "web": "timeout"},
+    },
+    "shadowhunter.assess.v1": {"tenant_id": "a", "counterparty": "Hai Phong Steel JSC"},
+    "shadowhunter.assess-reply.v1": {
+        "counterparty": "Hai Phong Steel JSC",
+        "score": 62.5,
+        "band": "medium",
+        "factors": [
+            {
+                "name": "identity",
+                "weight": 0.3,
+                "value": 1.0,
+                "contribution": 30.0,
+                "explanation": "named in 3 sources",
+            }
+        ],
+        "evidence": [
+            {"source": "knowledge_base", "provider": "kb", "title": "t", "snippet": "s"}
+        ],
+        "degraded": ["llm:rationale_skipped"],
+    },
 }
 
 

@@ -332,6 +332,7 @@ class Consumer:
         deadline = _deadline(headers)
         if deadline is not None and datetime.now(UTC) >= deadline:
             log.info("dropping expired request", queue=self.endpoint.queue, message_id=envelope.id)
+            self._metrics.expired.inc()
             return True
         CURRENT_MESSAGE.set(envelope)  # log lines carry the message's ids
         ctx = MessageContext(

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES = Counter(
     "tradebus_messages_total",
     "Messages seen by a consumer, by outcome "
-    "(consumed, acked, retried, parked, duplicate, requeued).",
+    "(consumed, acked, retried, parked, duplicate, requeued, expired).",
     ["queue", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
@@ -39,6 +39,7 @@ class QueueMetrics:
         "acked",
         "consumed",
         "duplicate",
+        "expired",
         "handler",
         "in_flight",
         "parked",
@@ -54,6 +55,7 @@ class QueueMetrics:
         self.parked = MESSAGES.labels(queue, "parked")
         self.duplicate = MESSAGES.labels(queue, "duplicate")
         self.requeued = MESSAGES.labels(queue, "requeued")
+        self.expired = MESSAGES.labels(queue, "expired")  # RPC requests past their deadline
         self.handler = HANDLER_SECONDS.labels(queue)
         self.in_flight = IN_FLIGHT.labels(queue)
         self.up = CONSUMER_UP.labels(queue)

@@ -33,6 +33,6 @@ class DownstreamSettings(BaseSettings):
         """Settings of the downstream `name`: environment first, then the service's
         `defaults`, then the field defaults."""
         env_prefix = f"{prefix}{name.upper().replace('-', '_')}_"
-        loaded = cls(_env_prefix=env_prefix)  # type: ignore[call-arg]
+        loaded = cls(_env_prefix=env_prefix)
         update = {k: v for k, v in defaults.items() if k not in loaded.model_fields_set}
         return cls.model_validate({**loaded.model_dump(), **update})

@@ -5,6 +5,7 @@ from .client import create_client, ping
 from .inbox import AlreadyProcessed, MemoryInbox, MongoInbox
 from .knowledge import (
     INDEXED,
+    IndexedDocument,
     KnowledgeRepository,
     NewChunk,
     StoredChunk,
@@ -24,6 +25,7 @@ __all__ = [
     "Blob",
     "BlobNotFound",
     "BlobStore",
+    "IndexedDocument",
     "KnowledgeRepository",
     "LeaseRepository",
     "MemoryInbox",

@@ -43,6 +43,13 @@ class StoredChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexedDocument:
+    id: str
+    title: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class TenantVectors:
     """Every embedded chunk of a tenant's indexed documents, row-aligned."""
 
@@ -192,14 +199,27 @@ class KnowledgeRepository:
             return_document=ReturnDocument.AFTER,
         )
 
-    async def tenant_vectors(self, tenant_id: str, dimensions: int) -> TenantVectors:
-        """Searchable vectors: those of documents whose last batch has landed."""
+    async def indexed_documents(self, tenant_id: str) -> dict[str, IndexedDocument]:
+        """The tenant's searchable documents by id (title and metadata, no text)."""
+        cursor = self._documents.find(
+            {"tenant_id": tenant_id, "status": INDEXED}, {"title": 1, "metadata": 1}
+        )
+        return {
+            d["_id"]: IndexedDocument(d["_id"], d.get("title", ""), d.get("metadata") or {})
+            async for d in cursor
+        }
+
+    async def tenant_vectors(
+        self, tenant_id: str, dimensions: int, *, document_id: str | None = None
+    ) -> TenantVectors:
+        """Searchable vectors: those of documents whose last batch has landed (of one
+        document only when `document_id` is given)."""
         ids: list[str] = []
         blocks: list[np.ndarray] = []
-        cursor = self._vectors.find(
-            {"tenant_id": tenant_id, "indexed": True, "dimensions": dimensions},
-            {"chunk_ids": 1, "matrix": 1},
-        ).sort("_id", ASCENDING)
+        query: dict[str, Any] = {"tenant_id": tenant_id, "indexed": True, "dimensions": dimensions}
+        if document_id is not None:
+            query["document_id"] = document_id
+        cursor = self._vectors.find(query, {"chunk_ids": 1, "matrix": 1}).sort("_id", ASCENDING)
         async for doc in cursor:
             matrix = np.frombuffer(doc["matrix"], dtype=np.float32).reshape(-1, dimensions)
             ids.extend(doc["chunk_ids"])

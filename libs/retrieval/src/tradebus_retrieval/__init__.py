@@ -1,0 +1,7 @@
+"""Tenant-scoped retrieval over the knowledge base, shared by dealbrain and shadowhunter:
+an in-memory exact vector index per tenant, built from MongoDB and kept fresh."""
+
+from .cache import RetrievedChunk, TenantIndexCache
+from .index import TenantIndex, document_of
+
+__all__ = ["RetrievedChunk", "TenantIndex", "TenantIndexCache", "document_of"]

@@ -1,0 +1,165 @@
+"""Per-tenant indexes built from MongoDB on first use and kept fresh:
+
+- `document_indexed(tenant, document)` adds one document's vectors in place (the
+  `omnirag.document.indexed.v1` event calls it), so new knowledge is searchable at once
+  without reloading the tenant;
+- a full rebuild after `refresh_seconds` catches deletions and anything missed while
+  the process was disconnected, served stale-while-revalidate so no query waits on it;
+- concurrent first queries of a tenant share one load (single flight), and the least
+  recently used tenants are evicted past `max_tenants`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from tradebus_knowledge import Embedder
+from tradebus_storage import KnowledgeRepository
+
+from .index import TenantIndex, document_of
+from .metrics import INDEX_CHUNKS, INDEX_LOADS
+
+log = structlog.get_logger("tradebus.retrieval")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievedChunk:
+    id: str
+    document_id: str
+    title: str
+    text: str
+    score: float
+
+
+@dataclass
+class _Entry:
+    index: TenantIndex
+    loaded_at: float
+
+
+class TenantIndexCache:
+    def __init__(
+        self,
+        repo: KnowledgeRepository,
+        embedder: Embedder,
+        *,
+        max_tenants: int = 64,
+        refresh_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._repo = repo
+        self._embedder = embedder
+        self._max_tenants = max_tenants
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._loading: dict[str, asyncio.Task[_Entry]] = {}
+
+    @property
+    def dimensions(self) -> int:
+        return self._embedder.dimensions
+
+    async def search(
+        self,
+        tenant_id: str,
+        query: str,
+        k: int,
+        *,
+        filters: Mapping[str, str] | None = None,
+    ) -> list[RetrievedChunk]:
+        """The tenant's k chunks most similar to `query`, best first."""
+        entry = await self._entry(tenant_id)
+        if len(entry.index) == 0:
+            return []
+        vector = (await self._embedder.embed([query]))[0]
+        hits = entry.index.search(vector, k, filters or {})
+        if not hits:
+            return []
+        chunks = {
+            c.id: c for c in await self._repo.load_chunks(tenant_id, [h.chunk_id for h in hits])
+        }
+        out: list[RetrievedChunk] = []
+        for hit in hits:
+            chunk = chunks.get(hit.chunk_id)
+            if chunk is None:  # deleted since the index was built
+                continue
+            doc = entry.index.documents.get(chunk.document_id)
+            title = doc.title if doc else ""
+            out.append(
+                RetrievedChunk(hit.chunk_id, chunk.document_id, title, chunk.text, hit.score)
+            )
+        return out
+
+    async def document_indexed(self, tenant_id: str, document_id: str) -> None:
+        """Make one newly indexed document searchable in a loaded tenant index."""
+        entry = self._entries.get(tenant_id)
+        if entry is None:
+            return  # not loaded here: the first query loads everything anyway
+        docs = await self._repo.indexed_documents(tenant_id)
+        document = docs.get(document_id)
+        if document is None:
+            return
+        vectors = await self._repo.tenant_vectors(
+            tenant_id, self.dimensions, document_id=document_id
+        )
+        entry.index.add_document(document, vectors.ids, vectors.matrix)
+        INDEX_CHUNKS.labels(tenant_id).set(len(entry.index))
+
+    def invalidate(self, tenant_id: str) -> None:
+        self._entries.pop(tenant_id, None)
+
+    async def close(self) -> None:
+        for task in self._loading.values():
+            task.cancel()
+        for task in list(self._loading.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _entry(self, tenant_id: str) -> _Entry:
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            self._entries.move_to_end(tenant_id)
+            if self._clock() - entry.loaded_at >= self._refresh_seconds:
+                self._load_in_background(tenant_id)  # serve stale meanwhile
+            return entry
+        return await self._load_in_background(tenant_id)
+
+    def _load_in_background(self, tenant_id: str) -> asyncio.Task[_Entry]:
+        task = self._loading.get(tenant_id)
+        if task is None:
+            task = asyncio.create_task(self._load(tenant_id), name=f"index-load:{tenant_id}")
+            self._loading[tenant_id] = task
+            task.add_done_callback(lambda _: self._loading.pop(tenant_id, None))
+        return task
+
+    async def _load(self, tenant_id: str) -> _Entry:
+        started = time.perf_counter()
+        documents = await self._repo.indexed_documents(tenant_id)
+        vectors = await self._repo.tenant_vectors(tenant_id, self.dimensions)
+        index = TenantIndex.empty(self.dimensions)
+        index.documents.update(documents)
+        keep = [i for i, cid in enumerate(vectors.ids) if document_of(cid) in documents]
+        if keep:
+            index.vectors.add([vectors.ids[i] for i in keep], vectors.matrix[keep])
+        entry = _Entry(index, self._clock())
+        self._entries[tenant_id] = entry
+        self._entries.move_to_end(tenant_id)
+        while len(self._entries) > self._max_tenants:
+            evicted, _ = self._entries.popitem(last=False)
+            INDEX_CHUNKS.remove(evicted)
+        INDEX_LOADS.inc()
+        INDEX_CHUNKS.labels(tenant_id).set(len(index))
+        log.info(
+            "tenant index loaded",
+            tenant_id=tenant_id,
+            chunks=len(index),
+            documents=len(documents),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return entry
