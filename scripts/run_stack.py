@@ -90,6 +90,13 @@ API key of tenant "default":  {api_key}
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -F file=@README.md \\
        -F title=README {gateway}/v1/rag/documents
   .venv/bin/tradebus-gateway ingest <folder>          # upload a folder and wait
+  curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
+       -d '{{"question": "Who pays import duty under DAP?"}}' {gateway}/v1/dealbrain/ask
+  curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
+       -d '{{"query": "steel coil importers", "country": "Vietnam"}}' \
+       {gateway}/v1/shadowhunter/hunt
+  curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
+       -d '{{"counterparty": "Hai Phong Steel JSC"}}' {gateway}/v1/nexus/assess
   .venv/bin/tradebus-bus parking list omnirag-ingest.ingest   # failed, parked messages
   API docs: {gateway}/docs      Ctrl-C stops everything
 """,

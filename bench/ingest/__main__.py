@@ -28,6 +28,7 @@ import httpx
 
 from bench.readme import write_section
 from tests.support.stack import Stack
+from tests.support.vhost import isolated_vhost
 from tradebus_storage import MongoSettings, create_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,13 +107,22 @@ def document(rng: random.Random, words: int) -> str:
 
 
 async def run_once(config: Config, docs: int, words: int, seed: int, batch: int) -> Result:
+    # Its own vhost: a `make run` on the same broker must not take the bench's batches.
+    async with isolated_vhost("bench-ingest") as amqp_url:
+        return await _run_once(config, docs, words, seed, batch, amqp_url)
+
+
+async def _run_once(
+    config: Config, docs: int, words: int, seed: int, batch: int, amqp_url: str
+) -> Result:
     database = f"bench_ingest_{uuid.uuid4().hex[:8]}"
     logs = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     stack = Stack(
         database=database,
-        base_port=18_300,
+        base_port=18_500,
         logs=logs,
         env={
+            "RABBITMQ_URL": amqp_url,
             "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
             "TRADEBUS_LOG_LEVEL": "WARNING",
             "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "10000",

@@ -77,7 +77,7 @@ class RubricFactor(BaseModel):
     name: str
     weight: float = Field(..., ge=0, le=1)
     value: float = Field(..., ge=0, le=1, description="How strongly the evidence shows it.")
-    contribution: float = Field(..., description="weight × value × 100, points of the score.")
+    contribution: float = Field(..., description="weight * value * 100, points of the score.")
     explanation: str
 
 

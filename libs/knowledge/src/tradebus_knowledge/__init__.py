@@ -12,7 +12,7 @@ from .embedding import (
     build_embedder,
     l2_normalise,
 )
-from .lexical import BM25, bm25_rerank
+from .lexical import BM25, bm25_rerank, terms
 from .parsing import (
     SUPPORTED_TYPES,
     CorruptDocument,
@@ -51,6 +51,7 @@ __all__ = [
     "l2_normalise",
     "normalize",
     "parse",
+    "terms",
     "tokenize",
     "top_k",
 ]

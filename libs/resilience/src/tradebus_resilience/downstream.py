@@ -59,10 +59,12 @@ class Downstream:
         settings: DownstreamSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.name = name
         self.settings = settings
         self._clock = clock
+        self._sleep = sleep  # injectable with the clock, so tests can run backoff in fake time
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._in_flight = 0
         self.breaker = CircuitBreaker(
@@ -88,7 +90,9 @@ class Downstream:
         timeout = httpx.Timeout(
             s.read_timeout_seconds, connect=s.connect_timeout_seconds, pool=s.total_timeout_seconds
         )
-        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
+        limits = httpx.Limits(
+            max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+        )
         return httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, **kwargs)
 
     async def call(
@@ -116,6 +120,7 @@ class Downstream:
         retrying = AsyncRetrying(
             stop=stop,
             wait=self._wait,
+            sleep=self._sleep,
             retry=retry_if_exception(is_transient),
             before_sleep=lambda _: RETRIES.labels(self.name).inc(),
             reraise=True,
@@ -175,6 +180,11 @@ class Downstream:
                 raise error from exc
             except DownstreamHTTPError as error:
                 verdict, outcome = (not error.transient), error.reason
+                raise
+            except DownstreamError as error:
+                # `fn` judged the answer unusable (e.g. a malformed body): the downstream
+                # answered wrongly, which counts against the breaker like a 5xx would.
+                verdict, outcome = False, error.reason
                 raise
             verdict, outcome = True, "ok"
             return result

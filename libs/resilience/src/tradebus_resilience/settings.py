@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class DownstreamSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore")
+    # Built directly (not through `load`), it reads fleet-wide defaults.
+    model_config = SettingsConfigDict(env_prefix="TRADEBUS_DOWNSTREAM_", extra="ignore")
 
     concurrency: int = Field(8, ge=1, description="Calls in flight at once, per process.")
     connect_timeout_seconds: float = Field(1.0, gt=0)
