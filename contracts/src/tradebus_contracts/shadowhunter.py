@@ -47,7 +47,7 @@ class HuntReply(Contract):
     partial: bool = Field(False, description="True when a provider failed or timed out.")
     providers: dict[str, str] = Field(
         default_factory=dict,
-        description="Outcome per search provider: ok, timeout, error, circuit_open.",
+        description="Outcome per search provider: ok, timeout, error, circuit_open, busy.",
     )
     degraded: list[str] = Field(default_factory=list)
     latency_ms: dict[str, float] = Field(default_factory=dict)

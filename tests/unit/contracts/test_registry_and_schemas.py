@@ -94,9 +94,7 @@ EXAMPLES = {
                 "explanation": "named in 3 sources",
             }
         ],
-        "evidence": [
-            {"source": "knowledge_base", "provider": "kb", "title": "t", "snippet": "s"}
-        ],
+        "evidence": [{"source": "knowledge_base", "provider": "kb", "title": "t", "snippet": "s"}],
         "degraded": ["llm:rationale_skipped"],
     },
 }

@@ -82,8 +82,15 @@ class Bus:
         use_inbox: bool = False,
         queue_type: QueueType = "quorum",
         bind_keys: Iterable[str] = (),
+        expires_seconds: float | None = None,
+        parking: str | None = None,
     ) -> None:
-        """Consume `message_types` from the queue `queue` (`<service>.<handler>`)."""
+        """Consume `message_types` from the queue `queue` (`<service>.<handler>`).
+
+        For a queue of one replica's own (every replica sees every event, e.g.
+        `<service>.<handler>.<replica>`): `expires_seconds` lets the broker delete it
+        once no consumer has used it that long, and `parking` names the shared
+        endpoint (`<service>.<handler>`) whose parking lot takes its failures."""
         models = {t: self.registry.model_for(t) for t in message_types}
         kinds = {m.kind for m in models.values()}
         if len(kinds) != 1 or not kinds <= {MessageKind.COMMAND, MessageKind.EVENT}:
@@ -100,6 +107,8 @@ class Bus:
                 use_inbox=use_inbox,
                 queue_type=queue_type,
                 bind_keys=tuple(bind_keys),
+                expires_ms=None if expires_seconds is None else int(expires_seconds * 1000),
+                parking=parking,
             )
         )
 
@@ -169,6 +178,8 @@ class Bus:
                 queue_type=e.queue_type,
                 delivery_limit=s.delivery_limit,
                 dead_letter=not e.rpc,
+                expires_ms=e.expires_ms,
+                parking=e.parking,
             )
         return topo
 

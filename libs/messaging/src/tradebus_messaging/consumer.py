@@ -62,10 +62,18 @@ class Endpoint:
     rpc: bool = False
     # extra routing keys to bind (e.g. an event pattern) beyond the model types
     bind_keys: tuple[str, ...] = field(default=())
+    # per-replica queues: deleted after this long without a consumer (x-expires)
+    expires_ms: int | None = None
+    # the endpoint whose parking lot takes this queue's failures (default: its own)
+    parking: str | None = None
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
         return self.bind_keys or tuple(self.models)
+
+    @property
+    def parking_key(self) -> str:
+        return self.parking or self.queue
 
 
 @dataclass(slots=True)
@@ -466,7 +474,7 @@ class Consumer:
             now=datetime.now(UTC),
         )
         try:
-            await self._publisher.publish_raw(DLX, self.endpoint.queue, _copy(msg, headers))
+            await self._publisher.publish_raw(DLX, self.endpoint.parking_key, _copy(msg, headers))
         except PublishError:
             log.error(
                 "could not park message; requeueing", queue=self.endpoint.queue, exc_info=True

@@ -179,7 +179,11 @@ class RpcReplier:
         message.delivery_mode = aio_pika.DeliveryMode.NOT_PERSISTENT
         # If the caller is gone it has seen a timeout already.
         with contextlib.suppress(PublishError, aiormq.exceptions.AMQPError):
-            await self._channel.default_exchange.publish(message, routing_key=props.reply_to)
+            # Not mandatory: RabbitMQ 3.10 returns direct reply-to publishes even when it
+            # delivers them, and an absent caller is already handled above.
+            await self._channel.default_exchange.publish(
+                message, routing_key=props.reply_to, mandatory=False
+            )
 
 
 def _describe(exc: BaseException | None, result: Any) -> tuple[str, str, bool]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -77,6 +79,11 @@ async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> No
             await worker.on_stop()
         await health.stop()
         log.info("stopped", service=worker.service)
+
+
+def default_replica_id() -> str:
+    """The pod name in Kubernetes; the pid tells apart several processes on one host."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 class WorkerSettings(BaseSettings):

@@ -15,7 +15,10 @@ class BusSettings(BaseSettings):
     values here are the defaults a service's own settings usually override.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TRADEBUS_BUS_", extra="ignore")
+    # populate_by_name: code and tests may pass `url=` although the env name is RABBITMQ_URL.
+    model_config = SettingsConfigDict(
+        env_prefix="TRADEBUS_BUS_", extra="ignore", populate_by_name=True
+    )
 
     url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672/",

@@ -131,20 +131,22 @@ def base_topology(levels: int) -> Topology:
 
 
 def work_queue_arguments(
-    queue: str, *, queue_type: QueueType, delivery_limit: int
+    queue: str, *, queue_type: QueueType, delivery_limit: int, parking: str | None = None
 ) -> dict[str, Any]:
+    parking_key = parking or queue
     if queue_type == "classic":
-        # Benchmarks and peers only: no delivery limit, at-most-once dead-lettering.
+        # Benchmarks, peers and per-replica queues: no delivery limit, at-most-once
+        # dead-lettering.
         return {
             "x-queue-type": "classic",
             "x-dead-letter-exchange": DLX,
-            "x-dead-letter-routing-key": queue,
+            "x-dead-letter-routing-key": parking_key,
         }
     return {
         "x-queue-type": "quorum",
         "x-delivery-limit": delivery_limit,
         "x-dead-letter-exchange": DLX,
-        "x-dead-letter-routing-key": queue,
+        "x-dead-letter-routing-key": parking_key,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
@@ -159,17 +161,30 @@ def endpoint_topology(
     queue_type: QueueType = "quorum",
     delivery_limit: int = 20,
     dead_letter: bool = True,
+    expires_ms: int | None = None,
+    parking: str | None = None,
 ) -> Topology:
-    """A consumer endpoint: its work queue, its parking lot and the bindings that feed both."""
-    args = work_queue_arguments(queue, queue_type=queue_type, delivery_limit=delivery_limit)
+    """A consumer endpoint: its work queue, its parking lot and the bindings that feed both.
+
+    `expires_ms` makes the work queue delete itself after that long without a consumer
+    (`x-expires`): a per-replica queue must not outlive a dead replica. `parking` names
+    the endpoint whose parking lot (`<parking>.dlq`, routing key `<parking>`) takes this
+    queue's failures, so replicas with queues of their own share one durable parking
+    lot instead of leaving one behind per replica."""
+    parking_key = parking or queue
+    args = work_queue_arguments(
+        queue, queue_type=queue_type, delivery_limit=delivery_limit, parking=parking_key
+    )
     if not dead_letter:
         for key in list(args):
             if key.startswith("x-dead-letter") or key == "x-overflow":
                 del args[key]
+    if expires_ms is not None:
+        args["x-expires"] = int(expires_ms)
     queues = [QueueSpec(queue, args)]
     bindings = [BindingSpec(exchange, queue, key) for key in routing_keys]
     bindings.append(BindingSpec(DELIVER, queue, deliver_routing_key(queue, levels)))
     if dead_letter:
-        queues.append(QueueSpec(parking_queue(queue), {"x-queue-type": "quorum"}))
-        bindings.append(BindingSpec(DLX, parking_queue(queue), queue))
+        queues.append(QueueSpec(parking_queue(parking_key), {"x-queue-type": "quorum"}))
+        bindings.append(BindingSpec(DLX, parking_queue(parking_key), parking_key))
     return Topology((), tuple(queues), tuple(bindings))

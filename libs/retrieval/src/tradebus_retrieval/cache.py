@@ -22,7 +22,7 @@ import structlog
 from tradebus_knowledge import Embedder
 from tradebus_storage import KnowledgeRepository
 
-from .index import TenantIndex, document_of
+from .index import TenantIndex
 from .metrics import INDEX_CHUNKS, INDEX_LOADS
 
 log = structlog.get_logger("tradebus.retrieval")
@@ -97,7 +97,14 @@ class TenantIndexCache:
         return out
 
     async def document_indexed(self, tenant_id: str, document_id: str) -> None:
-        """Make one newly indexed document searchable in a loaded tenant index."""
+        """Make one newly indexed (or re-indexed) document searchable in a loaded tenant
+        index."""
+        loading = self._loading.get(tenant_id)
+        if loading is not None:
+            # A load that read MongoDB before this document was marked indexed would
+            # install an index without it: apply the event to what the load installs.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(loading)
         entry = self._entries.get(tenant_id)
         if entry is None:
             return  # not loaded here: the first query loads everything anyway
@@ -128,7 +135,9 @@ class TenantIndexCache:
             if self._clock() - entry.loaded_at >= self._refresh_seconds:
                 self._load_in_background(tenant_id)  # serve stale meanwhile
             return entry
-        return await self._load_in_background(tenant_id)
+        # Shielded: a caller giving up (its deadline) must not cancel the load that
+        # every other caller of this tenant is waiting on.
+        return await asyncio.shield(self._load_in_background(tenant_id))
 
     def _load_in_background(self, tenant_id: str) -> asyncio.Task[_Entry]:
         task = self._loading.get(tenant_id)
@@ -142,11 +151,7 @@ class TenantIndexCache:
         started = time.perf_counter()
         documents = await self._repo.indexed_documents(tenant_id)
         vectors = await self._repo.tenant_vectors(tenant_id, self.dimensions)
-        index = TenantIndex.empty(self.dimensions)
-        index.documents.update(documents)
-        keep = [i for i, cid in enumerate(vectors.ids) if document_of(cid) in documents]
-        if keep:
-            index.vectors.add([vectors.ids[i] for i in keep], vectors.matrix[keep])
+        index = TenantIndex.build(self.dimensions, documents, vectors.ids, vectors.matrix)
         entry = _Entry(index, self._clock())
         self._entries[tenant_id] = entry
         self._entries.move_to_end(tenant_id)

@@ -3,8 +3,8 @@ document it belongs to (for metadata filters and titles). Pure: no I/O."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,15 +21,45 @@ def document_of(chunk_id: str) -> str:
 class TenantIndex:
     vectors: ExactIndex
     documents: dict[str, IndexedDocument]
+    # document id -> its chunk ids in the index, so a re-indexed document is replaced
+    chunks: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, dimensions: int) -> TenantIndex:
         return cls(ExactIndex(dimensions), {})
 
-    def add_document(self, document: IndexedDocument, ids: list[str], matrix: np.ndarray) -> None:
+    @classmethod
+    def build(
+        cls,
+        dimensions: int,
+        documents: Mapping[str, IndexedDocument],
+        ids: Sequence[str],
+        matrix: np.ndarray,
+    ) -> TenantIndex:
+        """The searchable rows: vectors of documents that are indexed (a vector batch
+        can land before its document is marked indexed, or outlive its deletion)."""
+        index = cls.empty(dimensions)
+        index.documents.update(documents)
+        keep = [i for i, cid in enumerate(ids) if document_of(cid) in documents]
+        if keep:
+            kept = [ids[i] for i in keep]
+            index.vectors.add(kept, matrix[keep])
+            for cid in kept:
+                index.chunks.setdefault(document_of(cid), []).append(cid)
+        return index
+
+    def add_document(
+        self, document: IndexedDocument, ids: Sequence[str], matrix: np.ndarray
+    ) -> None:
+        """Add a document, or replace it: chunks a re-indexed version no longer has
+        leave the index."""
+        stale = set(self.chunks.pop(document.id, ())) - set(ids)
+        if stale:
+            self.vectors.remove(sorted(stale))
         self.documents[document.id] = document
         if ids:
             self.vectors.add(ids, matrix)
+            self.chunks[document.id] = list(ids)
 
     def search(self, query: np.ndarray, k: int, filters: Mapping[str, str]) -> list[Hit]:
         if not filters:

@@ -5,7 +5,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class MongoSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADEBUS_MONGO_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TRADEBUS_MONGO_", extra="ignore", populate_by_name=True
+    )
 
     url: str = Field(
         default="mongodb://127.0.0.1:27017/?directConnection=true",

@@ -1,25 +1,131 @@
-"""Composition root of dealbrain."""
+"""Composition root of dealbrain: settings in, a Worker out. Nothing connects at import;
+tests call `build` with their own bus, MongoDB and provider settings."""
 
 from __future__ import annotations
 
-from tradebus_contracts import REGISTRY
+from tradebus_contracts import REGISTRY, AskRequest, SummarizeSession
+from tradebus_knowledge import EmbeddingSettings, build_embedder
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
-from tradebus_storage import MongoSettings, create_client, ping
+from tradebus_providers import (
+    BM25Reranker,
+    ExtractiveAnswerer,
+    LLMSettings,
+    RerankSettings,
+    build_chat,
+    build_reranker,
+    close_providers,
+)
+from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
+from tradebus_storage import KnowledgeRepository, MongoSettings, create_client, ping
 
+from .adapters import MongoRetrievalStats, MongoSessionStore
+from .answering import Answerer
+from .handlers import AskHandler, SummarizeHandler
+from .pipeline import AskPipeline, AskPolicy
 from .settings import DealbrainSettings
+from .summarizer import SessionSummarizer
 
 SERVICE = "dealbrain"
+ASK_QUEUE = "dealbrain.ask"
+SUMMARIZE_QUEUE = "dealbrain.summarize"
 
 
-async def build(settings: DealbrainSettings) -> Worker:
-    mongo = MongoSettings()
+async def build(
+    settings: DealbrainSettings,
+    *,
+    bus_settings: BusSettings | None = None,
+    mongo: MongoSettings | None = None,
+    embedding: EmbeddingSettings | None = None,
+    llm: LLMSettings | None = None,
+    rerank: RerankSettings | None = None,
+) -> Worker:
+    mongo = mongo or MongoSettings()
+    bus_settings = bus_settings or BusSettings(service=SERVICE)
     client = create_client(mongo)
     db = client[mongo.database]
-    bus = Bus(BusSettings(service=SERVICE), registry=REGISTRY)
-    # Skeleton: the consumers of this service arrive with its feature work.
+    sessions = MongoSessionStore(
+        db,
+        ttl_days=settings.session_ttl_days,
+        keep_summarized_turns=settings.keep_summarized_turns,
+    )
+    stats = MongoRetrievalStats(db, retention_days=settings.stats_retention_days)
+    await sessions.ensure_indexes()
+    await stats.ensure_indexes()
+
+    # The query embedder must be the one omnirag-embed indexes with (TRADEBUS_EMBED_*).
+    cache = TenantIndexCache(
+        KnowledgeRepository(db),
+        build_embedder(embedding or EmbeddingSettings()),
+        max_tenants=settings.index_max_tenants,
+        refresh_seconds=settings.index_refresh_seconds,
+    )
+    chat = build_chat(llm or LLMSettings())  # None: extractive answers by configuration
+    reranker = build_reranker(rerank or RerankSettings())
+    fallback = reranker if isinstance(reranker, BM25Reranker) else BM25Reranker()
+    extractive = ExtractiveAnswerer()
+    reserve = settings.answer_reserve_ms / 1000
+    pipeline = AskPipeline(
+        retriever=cache,
+        reranker=reranker,
+        fallback_reranker=fallback,
+        answerer=Answerer(
+            chat=chat,
+            extractive=extractive,
+            reserve=reserve,
+            llm_min=settings.llm_min_ms / 1000,
+            max_tokens=settings.answer_max_tokens,
+            sentences=settings.extractive_sentences,
+        ),
+        sessions=sessions,
+        stats=stats,
+        policy=AskPolicy(
+            max_top_k=settings.max_top_k,
+            rerank_candidates=settings.rerank_candidates,
+            min_score=settings.min_score,
+            answer_reserve=reserve,
+            rerank_timeout=settings.rerank_timeout_ms / 1000,
+            session_token_threshold=settings.session_token_threshold,
+            recent_turns=settings.recent_turns,
+        ),
+    )
+    summarizer = SessionSummarizer(
+        sessions=sessions,
+        chat=chat,
+        extractive=extractive,
+        max_tokens=settings.summary_max_tokens,
+        # The last attempt the runtime allows must degrade, never park the command.
+        llm_attempts=min(settings.summarize_llm_attempts, bus_settings.max_attempts),
+        timeout=settings.summarize_timeout_seconds,
+    )
+
+    bus = Bus(bus_settings, registry=REGISTRY)
+    bus.serve(
+        queue=ASK_QUEUE,
+        request_type=AskRequest.message_type,
+        handler=AskHandler(pipeline, default_deadline_seconds=settings.default_deadline_seconds),
+        prefetch=settings.prefetch,
+        concurrency=settings.concurrency,
+    )
+    bus.subscribe(
+        queue=SUMMARIZE_QUEUE,
+        message_types=[SummarizeSession.message_type],
+        handler=SummarizeHandler(summarizer),
+        prefetch=settings.summarize_prefetch,
+        concurrency=settings.summarize_concurrency,
+    )
+    # Fan-out: every replica keeps its own index, so every replica needs every event.
+    subscribe_index_refresh(
+        bus,
+        cache,
+        service=SERVICE,
+        replica_id=settings.replica_id,
+        expires_seconds=settings.refresh_queue_expires_seconds,
+    )
 
     async def close() -> None:
+        await cache.close()
+        await close_providers(chat, reranker)
         await client.close()
 
     return Worker(

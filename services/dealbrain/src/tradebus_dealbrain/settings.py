@@ -1,9 +1,69 @@
+"""dealbrain's own knobs (`TRADEBUS_DEALBRAIN_*`). The LLM, reranker and query embedder
+have settings of their own (`TRADEBUS_LLM_*`, `TRADEBUS_RERANK_*`, `TRADEBUS_EMBED_*`)."""
+
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from tradebus_messaging.runner import WorkerSettings
+from tradebus_messaging.runner import WorkerSettings, default_replica_id
 
 
 class DealbrainSettings(WorkerSettings):
     model_config = SettingsConfigDict(env_prefix="TRADEBUS_DEALBRAIN_", extra="ignore")
+
+    # `dealbrain.ask`: prefetch bounds what the broker hands over, concurrency what runs.
+    # Asks spend most of their time waiting on the LLM, so several run at once.
+    prefetch: int = Field(16, ge=1)
+    concurrency: int = Field(8, ge=1)
+
+    # Retrieval: a request's top_k is capped here; the reranker sees `rerank_candidates`
+    # chunks (at least top_k) and keeps the best top_k.
+    max_top_k: int = Field(20, ge=1)
+    rerank_candidates: int = Field(20, ge=1)
+    # Chunks whose similarity to the question is not above this are not evidence; a
+    # retrieval left with none counts as empty (the empty-recall alert's signal).
+    min_score: float = 0.0
+
+    # Deadline budgeting. Every downstream call gets the request's remaining time minus
+    # `answer_reserve_ms`, which is kept for the extractive fallback, the session write
+    # and the reply. Requests without a deadline get `default_deadline_seconds`.
+    default_deadline_seconds: float = Field(15.0, gt=0)
+    answer_reserve_ms: int = Field(250, ge=0)
+    # The reranker never takes more than this of the budget, so the LLM keeps most of it.
+    rerank_timeout_ms: int = Field(1500, gt=0)
+    # Less time than this left for the LLM: don't start a call that cannot finish.
+    llm_min_ms: int = Field(500, ge=0)
+    answer_max_tokens: int = Field(512, ge=16)
+    extractive_sentences: int = Field(4, ge=1)
+
+    # Conversation sessions. The newest `recent_turns` unsummarised turns go into the
+    # prompt verbatim, with the running summary. When the turns not yet summarised
+    # pass `session_token_threshold` tokens, all but the newest `recent_turns` are
+    # folded into the summary off the request path (`dealbrain.summarize`).
+    session_token_threshold: int = Field(1500, ge=1)
+    recent_turns: int = Field(6, ge=0)
+    summary_max_tokens: int = Field(300, ge=16)
+    # Summarised turns older than this many are dropped from the stored transcript,
+    # so a long conversation never reaches MongoDB's document size limit.
+    keep_summarized_turns: int = Field(50, ge=0)
+    session_ttl_days: int = Field(30, ge=1)
+    # `dealbrain.summarize`: attempts that retry a transient LLM failure (through the
+    # runtime's delayed retries) before the summary degrades to an extractive one.
+    summarize_llm_attempts: int = Field(3, ge=1)
+    summarize_timeout_seconds: float = Field(30.0, gt=0)
+    summarize_prefetch: int = Field(4, ge=1)
+    summarize_concurrency: int = Field(2, ge=1)
+
+    # Per-tenant, per-minute retrieval counters in MongoDB (`retrieval_stats`).
+    stats_retention_days: int = Field(14, ge=1)
+
+    # The in-memory index cache: tenants kept loaded, and the age after which a tenant's
+    # index is rebuilt from MongoDB in the background (heals missed refresh events).
+    index_max_tenants: int = Field(64, ge=1)
+    index_refresh_seconds: float = Field(300.0, gt=0)
+    # Every replica consumes `omnirag.document.indexed.v1` on a queue of its own,
+    # `dealbrain.index-refresh.<replica_id>`, deleted by the broker after
+    # `refresh_queue_expires_seconds` without a consumer (a replica that died).
+    replica_id: str = Field(default_factory=default_replica_id)
+    refresh_queue_expires_seconds: float = Field(600.0, ge=1)

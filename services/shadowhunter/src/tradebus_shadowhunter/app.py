@@ -16,7 +16,7 @@ from tradebus_providers import (
     close_providers,
 )
 from tradebus_resilience import Downstream, DownstreamSettings
-from tradebus_retrieval import TenantIndexCache
+from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
 from tradebus_storage import KnowledgeRepository, MongoSettings, create_client, ping
 
 from .adapters import KnowledgeBaseSearch
@@ -116,6 +116,14 @@ async def build(
         handler=HuntHandler(hunter, **deadlines),
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
+    )
+    # Fan-out: every replica keeps its own index, so every replica needs every event.
+    subscribe_index_refresh(
+        bus,
+        cache,
+        service=SERVICE,
+        replica_id=settings.replica_id,
+        expires_seconds=settings.refresh_queue_expires_seconds,
     )
     bus.serve(
         queue=ASSESS_QUEUE,

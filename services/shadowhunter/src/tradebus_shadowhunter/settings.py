@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from tradebus_messaging.runner import WorkerSettings
+from tradebus_messaging.runner import WorkerSettings, default_replica_id
 
 
 class LeadWeights(BaseModel):
@@ -68,6 +68,11 @@ class ShadowhunterSettings(WorkerSettings):
     knowledge_base_min_score: float = Field(0.05, ge=-1, le=1)
     index_refresh_seconds: float = Field(300.0, gt=0)
     index_max_tenants: int = Field(64, ge=1)
+    # Each replica learns of newly indexed documents on
+    # `shadowhunter.index-refresh.<replica_id>`, deleted by the broker after
+    # `refresh_queue_expires_seconds` without a consumer (a replica that died).
+    replica_id: str = Field(default_factory=default_replica_id)
+    refresh_queue_expires_seconds: float = Field(600.0, ge=1)
 
     # Two organisation names this similar (difflib ratio of the normalised names) are
     # the same lead.

@@ -1,0 +1,65 @@
+"""Message handlers: contract in, one pipeline call, contract out.
+
+- `dealbrain.ask.v1` (RPC, `dealbrain.ask`) → AskHandler
+- `dealbrain.session.summarize.v1` (command, `dealbrain.summarize`) → SummarizeHandler
+- `omnirag.document.indexed.v1` (event, `dealbrain.index-refresh.<replica>`): wired by
+  `tradebus_retrieval.subscribe_index_refresh`
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from tradebus_contracts import AskReply, AskRequest, SummarizeSession
+from tradebus_messaging import MessageContext, PermanentError
+
+from .domain import Deadline
+from .pipeline import AskPipeline
+from .summarizer import SessionSummarizer
+
+log = structlog.get_logger(__name__)
+
+# Asking for a summary never holds a reply back longer than this.
+_SUMMARY_PUBLISH_SECONDS = 0.5
+
+
+def tenant_of(req: AskRequest, ctx: MessageContext) -> str:
+    """The envelope's tenant is the gateway's authenticated one; a body naming another
+    tenant is refused rather than trusted."""
+    if ctx.tenant_id is not None and ctx.tenant_id != req.tenant_id:
+        raise PermanentError("the request's tenant does not match its envelope", code="forbidden")
+    return req.tenant_id
+
+
+class AskHandler:
+    def __init__(self, pipeline: AskPipeline, *, default_deadline_seconds: float) -> None:
+        self._pipeline = pipeline
+        self._default_deadline = default_deadline_seconds
+
+    async def __call__(self, req: AskRequest, ctx: MessageContext) -> AskReply:
+        tenant_id = tenant_of(req, ctx)
+        deadline = Deadline.from_wall_clock(ctx.deadline, default_seconds=self._default_deadline)
+        outcome = await self._pipeline.ask(req, tenant_id=tenant_id, deadline=deadline)
+        if outcome.summarize is not None:
+            # Fire and forget: the summary is folded off the request path. A lost publish
+            # is harmless, the next ask of the session asks again.
+            try:
+                async with asyncio.timeout(
+                    min(_SUMMARY_PUBLISH_SECONDS, max(deadline.remaining(), 0.05))
+                ):
+                    await ctx.publish(outcome.summarize, message_id=outcome.summarize_message_id)
+            except Exception as exc:
+                log.warning("could not request a session summary", error=repr(exc))
+        return outcome.reply
+
+
+class SummarizeHandler:
+    def __init__(self, summarizer: SessionSummarizer) -> None:
+        self._summarizer = summarizer
+
+    async def __call__(self, cmd: SummarizeSession, ctx: MessageContext) -> None:
+        await self._summarizer.fold(
+            cmd.tenant_id, cmd.session_id, cmd.through_turn, attempt=ctx.attempt
+        )
