@@ -23,9 +23,10 @@ from tradebus_storage import (
 
 from . import errors
 from .admission import QueueAdmission
-from .api import documents, health, tasks
+from .api import dealbrain, documents, health, shadowhunter, tasks
 from .auth import ApiKeyRepository
 from .limits import TenantRateLimiter
+from .online import online_endpoints
 from .settings import GatewaySettings
 from .state import GatewayState
 from .submission import run_reconciler
@@ -36,20 +37,29 @@ DESCRIPTION = """Public REST API of tradebus.
 
 Authenticate with `Authorization: Bearer <api key>`; every resource belongs to the key's
 tenant. Long-running work (document ingestion) is accepted at once with `202` and a task id:
-poll `GET /v1/tasks/{id}`. Errors share one body: `{"code": ..., "message": ...}`. `429`
-answers carry `Retry-After`.
+poll `GET /v1/tasks/{id}`. Online work (deal Q&A, lead hunting, counterparty assessment)
+answers in the request within a deadline (`X-Request-Timeout` may shorten it): `504` when
+no answer came in time, `429` when too many such calls are in flight. Errors share one
+body: `{"code": ..., "message": ...}`. `429` and `503` answers carry `Retry-After`.
 """
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    bus_settings: BusSettings | None = None,
+    mongo_settings: MongoSettings | None = None,
+) -> FastAPI:
+    """The bus and MongoDB settings default to the environment's; tests and benchmarks
+    pass their own (a vhost, a database) instead of changing the process environment."""
     settings = settings or GatewaySettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = MongoSettings()
+        mongo = mongo_settings or MongoSettings()
         client = create_client(mongo)
         db = client[mongo.database]
-        bus = Bus(BusSettings(service=SERVICE), registry=REGISTRY)
+        bus = Bus(bus_settings or BusSettings(service=SERVICE), registry=REGISTRY)
         # The API answers (503 via readiness) while the broker is still coming up.
         await bus.start(wait=False)
         task_repo = TaskRepository(db, result_ttl=timedelta(seconds=settings.result_ttl_seconds))
@@ -85,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             keys=keys,
             rate_limiter=TenantRateLimiter(settings.tenant_rate_per_second, settings.tenant_burst),
             admission=admission,
+            online=online_endpoints(settings),
         )
         try:
             yield
@@ -106,4 +117,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(tasks.router)
+    app.include_router(dealbrain.router)
+    app.include_router(shadowhunter.hunt_router)
+    app.include_router(shadowhunter.nexus_router)
     return app

@@ -4,6 +4,7 @@ digest, never by scanning."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
@@ -56,9 +57,10 @@ class ApiKeyRepository:
         if not await self.tenant_exists(tenant_id):
             raise LookupError(f"tenant {tenant_id!r} does not exist")
         key_id = digest(api_key)
-        # Insert-or-keep in one atomic step: replicas bootstrapping the same key at once
-        # must all succeed.
-        try:
+        # Insert-or-keep in one atomic step so replicas bootstrapping the same key at once
+        # all succeed; a concurrent upsert may still lose with DuplicateKeyError, and the
+        # ownership check below applies either way.
+        with contextlib.suppress(DuplicateKeyError):
             await self._keys.update_one(
                 {"_id": key_id},
                 {
@@ -72,8 +74,6 @@ class ApiKeyRepository:
                 },
                 upsert=True,
             )
-        except DuplicateKeyError:
-            pass  # another replica's upsert won the race; the check below still applies
         existing = await self._keys.find_one({"_id": key_id}, {"tenant_id": 1})
         if existing is None or existing["tenant_id"] != tenant_id:
             raise ValueError("this key already belongs to another tenant")

@@ -1,4 +1,5 @@
-"""Request dependencies: the gateway state, the caller's tenant, the tenant's rate limit."""
+"""Request dependencies: the gateway state, the caller's tenant, the tenant's rate limit,
+and what a client asks of an online call (a shorter deadline, its trace)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,21 @@ import math
 import time
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from . import tracing
 from .auth import Principal
 from .errors import ApiError
+from .online import CallContext
 from .state import GatewayState
 
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
-def get_state(request: Request) -> GatewayState:
+async def get_state(request: Request) -> GatewayState:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
+    # request for an attribute read.
     state: GatewayState = request.app.state.gateway
     return state
 
@@ -46,3 +51,41 @@ async def authenticated(
 
 Tenant = Annotated[Principal, Depends(authenticated)]
 State = Annotated[GatewayState, Depends(get_state)]
+
+
+async def call_context(
+    response: Response,
+    request_timeout: Annotated[
+        float | None,
+        Header(
+            alias="X-Request-Timeout",
+            gt=0,
+            description="Seconds you will wait for the answer. Shortens the endpoint's "
+            "deadline, never lengthens it.",
+            examples=[5],
+        ),
+    ] = None,
+    correlation_id: Annotated[
+        str | None,
+        Header(
+            alias="X-Correlation-Id",
+            description="Carried to the services that answer; a new one is made when absent "
+            "or malformed. Echoed in the answer.",
+        ),
+    ] = None,
+    traceparent: Annotated[
+        str | None,
+        Header(description="W3C trace context; the call joins this trace."),
+    ] = None,
+) -> CallContext:
+    context = CallContext(
+        timeout=request_timeout,
+        correlation_id=tracing.correlation_id(correlation_id),
+        traceparent=tracing.child_traceparent(traceparent),
+    )
+    # Echoed so a client can quote it; error answers carry it too (see online.call).
+    response.headers["X-Correlation-Id"] = context.correlation_id
+    return context
+
+
+Call = Annotated[CallContext, Depends(call_context)]

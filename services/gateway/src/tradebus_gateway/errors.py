@@ -32,26 +32,53 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
-def _describe(status: int, description: str, code: str, message: str) -> dict[str, Any]:
-    return {
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+def _describe(
+    description: str, code: str, message: str, *, retry_after: bool = False
+) -> dict[str, Any]:
+    described: dict[str, Any] = {
         "model": ErrorBody,
         "description": description,
         "content": {"application/json": {"example": {"code": code, "message": message}}},
     }
+    if retry_after:
+        described["headers"] = _RETRY_AFTER
+    return described
 
 
 # OpenAPI documentation of each error status, reused by the routers.
 ERRORS: dict[int, dict[str, Any]] = {
-    401: _describe(401, "Missing or invalid API key", "unauthorized", "invalid API key"),
-    404: _describe(404, "No such resource for this tenant", "not_found", "task not found"),
-    409: _describe(409, "The task has no result yet", "not_ready", "task is running"),
-    413: _describe(413, "Upload too large", "too_large", "upload exceeds 10485760 bytes"),
-    415: _describe(415, "Unsupported document type", "unsupported_type", "type image/png"),
-    422: _describe(422, "Invalid request", "invalid_request", "title: field required"),
+    401: _describe("Missing or invalid API key", "unauthorized", "invalid API key"),
+    404: _describe("No such resource for this tenant", "not_found", "task not found"),
+    409: _describe("The task has no result yet", "not_ready", "task is running"),
+    413: _describe("Upload too large", "too_large", "upload exceeds 10485760 bytes"),
+    415: _describe("Unsupported document type", "unsupported_type", "type image/png"),
+    422: _describe("Invalid request", "invalid_request", "title: field required"),
     429: _describe(
-        429, "Rate limit or admission control; see Retry-After", "overloaded", "retry later"
+        "Rate limit, admission control or a full in-flight budget; see Retry-After",
+        "overloaded",
+        "retry later",
+        retry_after=True,
     ),
-    503: _describe(503, "Broker or database unavailable", "unavailable", "broker unavailable"),
+    502: _describe(
+        "The service behind the endpoint failed", "upstream_error", "dealbrain failed (internal)"
+    ),
+    503: _describe(
+        "Broker, database or the service behind the endpoint unavailable; see Retry-After",
+        "unavailable",
+        "broker unavailable",
+        retry_after=True,
+    ),
+    504: _describe(
+        "No answer within the deadline", "deadline_exceeded", "dealbrain did not answer within 15s"
+    ),
 }
 
 

@@ -1,4 +1,5 @@
-"""Pure admission arithmetic: per-tenant token buckets and queue-depth admission."""
+"""Pure admission arithmetic: per-tenant token buckets, queue-depth admission and
+in-flight budgets."""
 
 from __future__ import annotations
 
@@ -75,3 +76,23 @@ def retry_after_seconds(depth: int, limit: int, drain_rate: float | None, cap: i
     if drain_rate is None or drain_rate <= 0:
         return cap
     return max(1, min(cap, math.ceil(excess / drain_rate)))
+
+
+@dataclass
+class InFlightBudget:
+    """How many calls of one kind may be outstanding at once. A full budget refuses at
+    once (the caller answers 429) rather than waiting: a queue of callers in front of a
+    slow downstream only turns into a wall of timeouts. Used from one event loop, so a
+    plain counter is enough."""
+
+    limit: int
+    in_flight: int = 0
+
+    def try_acquire(self) -> bool:
+        if self.in_flight >= self.limit:
+            return False
+        self.in_flight += 1
+        return True
+
+    def release(self) -> None:
+        self.in_flight = max(0, self.in_flight - 1)

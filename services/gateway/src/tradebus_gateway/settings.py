@@ -25,6 +25,8 @@ class GatewaySettings(BaseSettings):
     ingest_queue_limit: int = Field(1_000, ge=0)
     admission_sample_seconds: float = Field(1.0, gt=0)
     retry_after_max_seconds: int = Field(300, ge=1)
+    # Retry-After of a 503 (broker away, no server answering, a retryable remote failure).
+    unavailable_retry_after_seconds: int = Field(5, ge=1)
 
     # Per-tenant request rate (token bucket per gateway replica).
     tenant_rate_per_second: float = Field(50.0, gt=0)
@@ -36,3 +38,16 @@ class GatewaySettings(BaseSettings):
     # Reconciler: re-publish tasks stuck in `queued` (a crash between write and publish).
     reconcile_interval_seconds: float = Field(30.0, gt=0)
     reconcile_stuck_seconds: float = Field(60.0, gt=0)
+
+    # Online RPC endpoints. The deadline is the longest a caller waits for the reply (a
+    # client may ask for less with X-Request-Timeout, never more); the in-flight budget is
+    # how many requests of that endpoint this replica has outstanding before it answers
+    # 429 at once instead of queueing callers behind a slow downstream.
+    ask_deadline_seconds: float = Field(15.0, gt=0)
+    ask_max_in_flight: int = Field(64, ge=1)
+    hunt_deadline_seconds: float = Field(20.0, gt=0)
+    hunt_max_in_flight: int = Field(32, ge=1)
+    assess_deadline_seconds: float = Field(30.0, gt=0)
+    assess_max_in_flight: int = Field(32, ge=1)
+    # Retry-After of a 429 from a full in-flight budget: online calls finish in seconds.
+    busy_retry_after_seconds: int = Field(1, ge=1)

@@ -11,6 +11,7 @@ from tradebus_storage import BlobStore, TaskRepository
 from .admission import QueueAdmission
 from .auth import ApiKeyRepository
 from .limits import TenantRateLimiter
+from .online import OnlineEndpoint
 from .settings import GatewaySettings
 
 
@@ -25,3 +26,4 @@ class GatewayState:
     keys: ApiKeyRepository
     rate_limiter: TenantRateLimiter
     admission: QueueAdmission
+    online: dict[str, OnlineEndpoint]  # ask, hunt, assess: deadline and in-flight budget

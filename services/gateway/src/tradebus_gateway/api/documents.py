@@ -114,8 +114,9 @@ async def submit_document(
             f"send application/json or multipart/form-data, not {content_type!r}",
         )
     if not state.bus.connected:
+        retry_after = str(state.settings.unavailable_retry_after_seconds)
         raise ApiError(
-            503, "unavailable", "message broker unavailable", headers={"Retry-After": "5"}
+            503, "unavailable", "message broker unavailable", headers={"Retry-After": retry_after}
         )
     task, created = await submit_ingest(
         tasks=state.tasks,

@@ -1,0 +1,1 @@
+"""bench-online: latency of the online path (gateway → RabbitMQ RPC → server)."""

@@ -1,0 +1,78 @@
+"""Deal Q&A: `POST /v1/dealbrain/ask` and the turns of a conversation, answered by
+dealbrain over RPC (`dealbrain.ask.v1`) within the ask deadline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path
+
+from tradebus_contracts import AskReply, AskRequest
+
+from .. import online
+from ..deps import Call, State, Tenant
+from .examples import ASK_EXAMPLES, ASK_REPLY_EXAMPLE, MESSAGE_EXAMPLES, online_responses
+from .online_models import SESSION_ID_PATTERN, AskIn, AskOut, SessionMessageIn
+
+router = APIRouter(prefix="/v1/dealbrain", tags=["dealbrain"])
+
+_RESPONSES = online_responses("The answer, its citations and what was degraded", ASK_REPLY_EXAMPLE)
+
+SessionId = Annotated[
+    str, Path(pattern=SESSION_ID_PATTERN, description="The conversation, named by the client.")
+]
+
+
+@router.post(
+    "/ask",
+    response_model=AskOut,
+    summary="Ask a question over the tenant's knowledge base",
+    responses=_RESPONSES,
+)
+async def ask(
+    body: Annotated[AskIn, Body(openapi_examples=ASK_EXAMPLES)],
+    state: State,
+    tenant: Tenant,
+    context: Call,
+) -> AskOut:
+    """Retrieve, rerank and answer with citations. With `session_id` the question is a
+    turn of that conversation."""
+    request = AskRequest(tenant_id=tenant.tenant_id, **body.model_dump())
+    return await _ask(request, state, context)
+
+
+@router.post(
+    "/sessions/{session_id}/messages",
+    response_model=AskOut,
+    summary="Send the next message of a conversation",
+    responses=_RESPONSES,
+)
+async def post_message(
+    session_id: SessionId,
+    body: Annotated[SessionMessageIn, Body(openapi_examples=MESSAGE_EXAMPLES)],
+    state: State,
+    tenant: Tenant,
+    context: Call,
+) -> AskOut:
+    """Answer the message in the context of the conversation's earlier turns."""
+    request = AskRequest(
+        tenant_id=tenant.tenant_id,
+        question=body.content,
+        top_k=body.top_k,
+        filters=body.filters,
+        session_id=session_id,
+    )
+    return await _ask(request, state, context)
+
+
+async def _ask(request: AskRequest, state: State, context: online.CallContext) -> AskOut:
+    reply = await online.call(
+        state.bus,
+        state.online["ask"],
+        request,
+        AskReply,
+        tenant_id=request.tenant_id,
+        context=context,
+        settings=state.settings,
+    )
+    return AskOut.model_validate(reply.model_dump())

@@ -1,0 +1,166 @@
+"""Online calls: one RPC on a client's behalf, under the endpoint's in-flight budget and
+deadline, with the runtime's failures turned into HTTP answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import structlog
+from prometheus_client import Counter, Gauge
+
+from tradebus_contracts import Contract
+from tradebus_messaging import Bus, DeadlineExceeded, PublishError, RemoteError, RpcError
+
+from .errors import ApiError
+from .limits import InFlightBudget
+from .settings import GatewaySettings
+
+log = structlog.get_logger(__name__)
+
+CALLS = Counter(
+    "tradebus_gateway_online_calls_total",
+    "Online RPC calls by endpoint and outcome "
+    "(ok, busy, deadline, unavailable, invalid, remote_retryable, remote_error).",
+    ["endpoint", "outcome"],
+)
+IN_FLIGHT = Gauge(
+    "tradebus_gateway_online_in_flight", "Online RPC calls outstanding now.", ["endpoint"]
+)
+
+R = TypeVar("R", bound=Contract)
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineEndpoint:
+    name: str  # ask | hunt | assess: the settings prefix and the metric label
+    service: str  # who answers, named in error messages
+    deadline: float
+    budget: InFlightBudget
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What the client asked of this one call: a shorter deadline, its trace."""
+
+    timeout: float | None
+    correlation_id: str
+    traceparent: str
+
+
+def online_endpoints(settings: GatewaySettings) -> dict[str, OnlineEndpoint]:
+    s = settings
+    endpoints = {
+        "ask": OnlineEndpoint(
+            "ask", "dealbrain", s.ask_deadline_seconds, InFlightBudget(s.ask_max_in_flight)
+        ),
+        "hunt": OnlineEndpoint(
+            "hunt", "shadowhunter", s.hunt_deadline_seconds, InFlightBudget(s.hunt_max_in_flight)
+        ),
+        "assess": OnlineEndpoint(
+            "assess",
+            "shadowhunter",
+            s.assess_deadline_seconds,
+            InFlightBudget(s.assess_max_in_flight),
+        ),
+    }
+    for name, endpoint in endpoints.items():
+        IN_FLIGHT.labels(name).set_function(_reader(endpoint.budget))
+    return endpoints
+
+
+def _reader(budget: InFlightBudget) -> Callable[[], float]:
+    return lambda: budget.in_flight
+
+
+async def call(
+    bus: Bus,
+    endpoint: OnlineEndpoint,
+    payload: Contract,
+    reply_type: type[R],
+    *,
+    tenant_id: str,
+    context: CallContext,
+    settings: GatewaySettings,
+) -> R:
+    """Send `payload` and return the reply, or raise the ApiError to answer with."""
+    correlation = {"X-Correlation-Id": context.correlation_id}
+    # Checked before anything is published, without waiting: a full budget is a 429 now.
+    if not endpoint.budget.try_acquire():
+        CALLS.labels(endpoint.name, "busy").inc()
+        raise ApiError(
+            429,
+            "overloaded",
+            f"too many {endpoint.name} requests in flight; retry later",
+            headers={"Retry-After": str(settings.busy_retry_after_seconds), **correlation},
+        )
+    timeout = (
+        endpoint.deadline if context.timeout is None else min(context.timeout, endpoint.deadline)
+    )
+    try:
+        reply = await bus.request(
+            payload,
+            timeout=timeout,
+            tenant_id=tenant_id,
+            correlation_id=context.correlation_id,
+            traceparent=context.traceparent,
+        )
+    except (RpcError, PublishError, TimeoutError) as exc:
+        outcome, error = http_error(
+            exc,
+            endpoint,
+            timeout=timeout,
+            retry_after=settings.unavailable_retry_after_seconds,
+            headers=correlation,
+        )
+        CALLS.labels(endpoint.name, outcome).inc()
+        log.warning(
+            "online call failed",
+            endpoint=endpoint.name,
+            outcome=outcome,
+            error=str(exc),
+            tenant_id=tenant_id,
+            correlation_id=context.correlation_id,
+        )
+        raise error from exc
+    finally:
+        endpoint.budget.release()
+    if not isinstance(reply, reply_type):
+        CALLS.labels(endpoint.name, "remote_error").inc()
+        raise ApiError(
+            502,
+            "upstream_error",
+            f"{endpoint.service} answered with {type(reply).__name__}",
+            headers=correlation,
+        )
+    CALLS.labels(endpoint.name, "ok").inc()
+    return reply
+
+
+def http_error(
+    exc: BaseException,
+    endpoint: OnlineEndpoint,
+    *,
+    timeout: float,
+    retry_after: int,
+    headers: dict[str, str] | None = None,
+) -> tuple[str, ApiError]:
+    """(metric outcome, the answer) for a failed call. Remote failure texts reach the
+    client only for invalid requests: anything else may carry the server's internals."""
+    service, plain = endpoint.service, dict(headers or {})
+    retry = {**plain, "Retry-After": str(retry_after)}
+    if isinstance(exc, DeadlineExceeded | TimeoutError):
+        message = f"{service} did not answer within {timeout:g}s"
+        return "deadline", ApiError(504, "deadline_exceeded", message, headers=plain)
+    if isinstance(exc, RemoteError):
+        if exc.code == "invalid_request":
+            return "invalid", ApiError(422, "invalid_request", exc.message[:500], headers=plain)
+        if exc.retryable:
+            message = f"{service} failed temporarily ({exc.code}); retry later"
+            return "remote_retryable", ApiError(503, "unavailable", message, headers=retry)
+        message = f"{service} failed ({exc.code})"
+        return "remote_error", ApiError(502, "upstream_error", message, headers=plain)
+    # The broker is away, or nothing consumes the request type (an unroutable publish).
+    message = f"{service} is unavailable; retry later"
+    return "unavailable", ApiError(503, "unavailable", message, headers=retry)

@@ -1,0 +1,200 @@
+"""Online calls without a broker: the in-flight budget, the deadline a client may only
+shorten, the failure → HTTP mapping, trace context, and public bodies that stay as strict
+as the contracts they become."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from tradebus_contracts import (
+    AskReply,
+    AskRequest,
+    AssessRequest,
+    Contract,
+    HuntReply,
+    HuntRequest,
+)
+from tradebus_gateway import tracing
+from tradebus_gateway.api.online_models import AskIn, AssessIn, HuntIn, SessionMessageIn
+from tradebus_gateway.errors import ApiError
+from tradebus_gateway.limits import InFlightBudget
+from tradebus_gateway.online import CallContext, OnlineEndpoint, call, http_error
+from tradebus_gateway.settings import GatewaySettings
+from tradebus_messaging import BrokerUnavailable, DeadlineExceeded, RemoteError
+
+SETTINGS = GatewaySettings(unavailable_retry_after_seconds=7, busy_retry_after_seconds=2)
+
+
+class FakeBus:
+    """Records requests; answers with `reply`, or raises it, or waits until released."""
+
+    def __init__(self, reply: Contract | Exception | None = None) -> None:
+        self.reply = reply
+        self.requests: list[tuple[Contract, dict[str, Any]]] = []
+        self.release = asyncio.Event()
+
+    async def request(self, payload: Contract, **kwargs: Any) -> Contract:
+        self.requests.append((payload, kwargs))
+        if self.reply is None:
+            await self.release.wait()
+            return AskReply(answer="late")
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+def endpoint(limit: int = 2, deadline: float = 15.0) -> OnlineEndpoint:
+    return OnlineEndpoint("ask", "dealbrain", deadline, InFlightBudget(limit))
+
+
+def context(timeout: float | None = None) -> CallContext:
+    return CallContext(timeout=timeout, correlation_id="corr-1", traceparent="00-" + "a" * 32)
+
+
+ASK = AskRequest(tenant_id="acme", question="Who pays duty?")
+
+
+async def ask(bus: FakeBus, ep: OnlineEndpoint, timeout: float | None = None) -> AskReply:
+    return await call(
+        bus,  # type: ignore[arg-type]
+        ep,
+        ASK,
+        AskReply,
+        tenant_id="acme",
+        context=context(timeout),
+        settings=SETTINGS,
+    )
+
+
+def test_the_budget_refuses_when_full_and_frees_on_release() -> None:
+    budget = InFlightBudget(2)
+    assert budget.try_acquire() and budget.try_acquire()
+    assert not budget.try_acquire()
+    budget.release()
+    assert budget.try_acquire()
+    assert budget.in_flight == 2
+
+
+async def test_a_full_budget_answers_429_without_sending_anything() -> None:
+    bus, ep = FakeBus(), endpoint(limit=1)
+    first = asyncio.create_task(ask(bus, ep))
+    await asyncio.sleep(0)
+    with pytest.raises(ApiError) as refused:
+        await ask(bus, ep)
+    assert refused.value.status == 429 and refused.value.code == "overloaded"
+    assert refused.value.headers == {"Retry-After": "2", "X-Correlation-Id": "corr-1"}
+    assert len(bus.requests) == 1  # only the first call went out
+    bus.release.set()
+    await first
+    assert ep.budget.in_flight == 0
+
+
+async def test_a_client_may_shorten_the_deadline_but_never_lengthen_it() -> None:
+    bus, ep = FakeBus(AskReply(answer="ok")), endpoint(deadline=15.0)
+    await ask(bus, ep, timeout=2.5)
+    await ask(bus, ep, timeout=600)
+    await ask(bus, ep)
+    assert [kwargs["timeout"] for _, kwargs in bus.requests] == [2.5, 15.0, 15.0]
+    kwargs = bus.requests[0][1]
+    assert (kwargs["tenant_id"], kwargs["correlation_id"]) == ("acme", "corr-1")
+    assert kwargs["traceparent"] == context().traceparent
+
+
+async def test_a_failed_call_frees_its_slot_and_carries_the_correlation_id() -> None:
+    bus, ep = FakeBus(DeadlineExceeded("no reply")), endpoint(limit=1)
+    with pytest.raises(ApiError) as info:
+        await ask(bus, ep)
+    assert info.value.status == 504 and info.value.code == "deadline_exceeded"
+    assert info.value.headers == {"X-Correlation-Id": "corr-1"}
+    assert ep.budget.in_flight == 0
+
+
+async def test_a_reply_of_the_wrong_type_is_a_bad_gateway() -> None:
+    bus = FakeBus(HuntReply())
+    with pytest.raises(ApiError) as info:
+        await ask(bus, endpoint())
+    assert info.value.status == 502 and "HuntReply" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code", "retry_after"),
+    [
+        (DeadlineExceeded("no reply"), 504, "deadline_exceeded", None),
+        (TimeoutError(), 504, "deadline_exceeded", None),
+        (BrokerUnavailable("no server is listening for x"), 503, "unavailable", "7"),
+        (RemoteError("invalid_request", "question: too long"), 422, "invalid_request", None),
+        (RemoteError("internal", "KeyError: 'x'", retryable=True), 503, "unavailable", "7"),
+        (RemoteError("permanent", "tenant has no index"), 502, "upstream_error", None),
+    ],
+)
+def test_failures_map_to_http_answers(
+    exc: Exception, status: int, code: str, retry_after: str | None
+) -> None:
+    outcome, error = http_error(exc, endpoint(), timeout=2.0, retry_after=7)
+    assert (error.status, error.code) == (status, code), outcome
+    assert (error.headers or {}).get("Retry-After") == retry_after
+
+
+def test_only_invalid_requests_show_the_remote_text() -> None:
+    _, invalid = http_error(
+        RemoteError("invalid_request", "question: too long"), endpoint(), timeout=1, retry_after=1
+    )
+    assert invalid.message == "question: too long"
+    _, internal = http_error(
+        RemoteError("internal", "KeyError: secret_column"), endpoint(), timeout=1, retry_after=1
+    )
+    assert "secret_column" not in internal.message and "internal" in internal.message
+    _, late = http_error(DeadlineExceeded("x"), endpoint(), timeout=2.5, retry_after=1)
+    assert late.message == "dealbrain did not answer within 2.5s"
+
+
+def test_the_trace_continues_with_the_gateways_own_span() -> None:
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    child = tracing.child_traceparent(incoming)
+    version, trace_id, span_id, flags = child.split("-")
+    assert (version, trace_id, flags) == ("00", "4bf92f3577b34da6a3ce929d0e0e4736", "01")
+    assert span_id != "00f067aa0ba902b7" and len(span_id) == 16
+
+
+@pytest.mark.parametrize(
+    "incoming", [None, "", "garbage", "00-" + "0" * 32 + "-" + "1" * 16 + "-01"]
+)
+def test_a_missing_or_malformed_traceparent_starts_a_new_trace(incoming: str | None) -> None:
+    first, second = tracing.child_traceparent(incoming), tracing.child_traceparent(incoming)
+    assert first.split("-")[1] != second.split("-")[1]  # a fresh trace id each time
+    assert len(first) == 55 and first.startswith("00-")
+
+
+def test_correlation_ids_are_kept_when_usable() -> None:
+    assert tracing.correlation_id("order-42:retry.1") == "order-42:retry.1"
+    assert tracing.correlation_id("has spaces") != "has spaces"
+    assert len(tracing.correlation_id(None)) == 32
+
+
+def _constraints(model: type[BaseModel], field: str) -> dict[str, Any]:
+    schema = dict(model.model_json_schema()["properties"][field])
+    for key in ("title", "description", "examples", "default"):
+        schema.pop(key, None)
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("public", "contract", "fields"),
+    [
+        (AskIn, AskRequest, {"question": "question", "top_k": "top_k", "filters": "filters"}),
+        (SessionMessageIn, AskRequest, {"content": "question", "top_k": "top_k"}),
+        (HuntIn, HuntRequest, {f: f for f in ("query", "country", "industry", "limit")}),
+        (AssessIn, AssessRequest, {f: f for f in ("counterparty", "country", "website")}),
+    ],
+)
+def test_public_bodies_are_as_strict_as_their_contracts(
+    public: type[BaseModel], contract: type[BaseModel], fields: dict[str, str]
+) -> None:
+    # A body the gateway accepts must become a valid RPC request, not a 500.
+    for mine, theirs in fields.items():
+        assert _constraints(public, mine) == _constraints(contract, theirs), mine
+    assert "tenant_id" not in public.model_fields
