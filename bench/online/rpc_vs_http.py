@@ -1,7 +1,10 @@
 """(a) `POST /v1/dealbrain/ask` through the gateway (API-key lookup from its cache, rate
-limit, in-flight budget, RPC over RabbitMQ direct reply-to to a separate echo process)
-against the same trivial handler behind a direct FastAPI route in one process. Each is a
-real uvicorn process; the cells run interleaved, round after round."""
+limit, in-flight budget) to a trivial echo handler in a separate process, reached
+- `gateway`: over RabbitMQ RPC (direct reply-to), as in production;
+- `gateway-http`: over direct HTTP (httpx keep-alive pool) from the same gateway code,
+  which is the comparison the target is about: what the broker hop costs against HTTP;
+- `direct-http`: with no gateway at all, the echo behind a bare FastAPI route (the floor).
+Each is a real process; the cells run interleaved, round after round."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from tradebus_storage import MongoSettings, create_client
 from .load import Latency, add_module, measure
 
 KEY = "tb_bench_online_" + uuid.uuid4().hex
-PATHS = ("gateway", "direct-http")
+PATHS = ("gateway", "gateway-http", "direct-http")
 
 
 def body(n: int) -> dict[str, Any]:
@@ -46,6 +49,18 @@ async def run(
         stack.add("gateway", "gateway")
         add_module(stack, "echo-rpc", "bench.online.echo_rpc")
         add_module(stack, "direct-http", "bench.online.direct_http")
+        echo_port = stack.base_port + len(stack.processes)
+        add_module(stack, "echo-http", "bench.online.echo_http")
+        gateway_port = stack.base_port + len(stack.processes)
+        add_module(
+            stack,
+            "gateway-http",
+            "bench.online.gateway_http",
+            env={
+                "TRADEBUS_GATEWAY_PORT": str(gateway_port),
+                "TRADEBUS_BENCH_ECHO_URL": f"http://127.0.0.1:{echo_port}",
+            },
+        )
         client = create_client(MongoSettings())
         try:
             await stack.start_all()

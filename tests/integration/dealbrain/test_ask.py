@@ -113,13 +113,20 @@ async def test_a_failing_reranker_degrades_to_bm25(start_dealbrain, unique) -> N
 
 
 async def test_an_empty_retrieval_is_counted_per_tenant_and_minute(start_dealbrain, unique) -> None:
-    dealbrain = await start_dealbrain(llm=None, rerank=None)
+    dealbrain = await start_dealbrain(llm=None, rerank=None, stats_flush_seconds=0.2)
     tenant = f"a-{unique}"
     await seed(dealbrain.db, tenant)
     await ask(dealbrain, tenant, DAP_QUESTION)
     empty = await ask(dealbrain, f"nobody-{unique}", DAP_QUESTION)
     assert empty.citations == [] and empty.retrieved == 0
     stats = dealbrain.db["retrieval_stats"]
+
+    async def flushed() -> bool:  # counted in memory, written by the periodic flush
+        return (
+            await stats.count_documents({"tenant_id": {"$in": [tenant, f"nobody-{unique}"]}}) == 2
+        )
+
+    await eventually(flushed)
     hit_doc = await stats.find_one({"tenant_id": tenant})
     empty_doc = await stats.find_one({"tenant_id": f"nobody-{unique}"})
     assert (hit_doc["asks"], hit_doc["empty"]) == (1, 0)

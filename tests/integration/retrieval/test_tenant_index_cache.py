@@ -157,3 +157,43 @@ async def test_a_stale_index_is_rebuilt_in_the_background(db, unique) -> None:
             break
         await asyncio.sleep(0.02)
     assert hits[0].document_id == "d-inc"
+
+
+class CountingRepository(KnowledgeRepository):
+    """Counts the chunk-text reads that reach MongoDB."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.chunk_reads: list[list[str]] = []
+
+    async def load_chunks(self, tenant_id: str, ids: Any) -> Any:
+        self.chunk_reads.append(list(ids))
+        return await super().load_chunks(tenant_id, ids)
+
+
+async def test_a_warm_query_reads_no_chunk_text_from_mongodb(db, unique) -> None:
+    tenant = f"a-{unique}"
+    await index_document(db, tenant, f"{tenant}-incoterms", "Incoterms 2020", INCOTERMS)
+    repo = CountingRepository(db)
+    cache = TenantIndexCache(repo, EMBEDDER)
+    first = await cache.search(tenant, "Who pays import duty under DAP?", k=3)
+    assert len(repo.chunk_reads) == 1 and first
+    again = await cache.search(tenant, "Who pays import duty under DAP?", k=3)
+    assert again == first
+    assert len(repo.chunk_reads) == 1, "served from the text cache"
+
+
+async def test_reindexing_a_document_drops_its_cached_texts(db, unique) -> None:
+    tenant = f"a-{unique}"
+    document = f"{tenant}-terms"
+    await index_document(db, tenant, document, "Terms", INCOTERMS)
+    cache = TenantIndexCache(KnowledgeRepository(db), EMBEDDER)
+    before = await cache.search(tenant, "freight insurance", k=1)
+    # A new version under the same document id (its chunk ids are reused).
+    await db["chunks"].delete_many({"tenant_id": tenant})
+    await db["vectors"].delete_many({"tenant_id": tenant})
+    await index_document(db, tenant, document, "Terms", PAYMENT)
+    await cache.document_indexed(tenant, document)
+    after = await cache.search(tenant, "letter of credit payment", k=1)
+    assert after[0].text != before[0].text
+    assert after[0].text in PAYMENT

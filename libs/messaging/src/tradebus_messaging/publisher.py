@@ -31,6 +31,7 @@ def build_message(
     expiration: float | None = None,
     reply_to: str | None = None,
     correlation_id: str | None = None,
+    persistent: bool = True,
 ) -> aio_pika.Message:
     all_headers: dict[str, Any] = envelope.to_headers()
     if headers:
@@ -39,7 +40,9 @@ def build_message(
         body,
         headers=all_headers,
         content_type=CONTENT_TYPE,
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        delivery_mode=(
+            aio_pika.DeliveryMode.PERSISTENT if persistent else aio_pika.DeliveryMode.NOT_PERSISTENT
+        ),
         message_id=envelope.id,
         type=envelope.type,
         timestamp=envelope.time,

@@ -6,7 +6,10 @@
 - a full rebuild after `refresh_seconds` catches deletions and anything missed while
   the process was disconnected, served stale-while-revalidate so no query waits on it;
 - concurrent first queries of a tenant share one load (single flight), and the least
-  recently used tenants are evicted past `max_tenants`."""
+  recently used tenants are evicted past `max_tenants`;
+- the texts of recently retrieved chunks stay in memory (`text_cache_chunks`, LRU), so a
+  warm query does not touch MongoDB at all: a database busy with a bulk ingest does not
+  slow the online path."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import structlog
 
 from tradebus_knowledge import Embedder
-from tradebus_storage import KnowledgeRepository
+from tradebus_storage import KnowledgeRepository, StoredChunk
 
 from .index import TenantIndex
 from .metrics import INDEX_CHUNKS, INDEX_LOADS
@@ -51,9 +54,12 @@ class TenantIndexCache:
         *,
         max_tenants: int = 64,
         refresh_seconds: float = 300.0,
+        text_cache_chunks: int = 50_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repo = repo
+        self._texts: OrderedDict[tuple[str, str], StoredChunk] = OrderedDict()
+        self._text_cache_chunks = text_cache_chunks
         self._embedder = embedder
         self._max_tenants = max_tenants
         self._refresh_seconds = refresh_seconds
@@ -81,9 +87,7 @@ class TenantIndexCache:
         hits = entry.index.search(vector, k, filters or {})
         if not hits:
             return []
-        chunks = {
-            c.id: c for c in await self._repo.load_chunks(tenant_id, [h.chunk_id for h in hits])
-        }
+        chunks = await self._texts_of(tenant_id, [h.chunk_id for h in hits])
         out: list[RetrievedChunk] = []
         for hit in hits:
             chunk = chunks.get(hit.chunk_id)
@@ -108,18 +112,39 @@ class TenantIndexCache:
         entry = self._entries.get(tenant_id)
         if entry is None:
             return  # not loaded here: the first query loads everything anyway
-        docs = await self._repo.indexed_documents(tenant_id)
-        document = docs.get(document_id)
+        document = await self._repo.indexed_document(tenant_id, document_id)
         if document is None:
             return
         vectors = await self._repo.tenant_vectors(
             tenant_id, self.dimensions, document_id=document_id
         )
+        if document_id in entry.index.documents:  # re-indexed: its texts may have changed
+            prefix = document_id + ":"
+            for key in [k for k in self._texts if k[0] == tenant_id and k[1].startswith(prefix)]:
+                del self._texts[key]
         entry.index.add_document(document, vectors.ids, vectors.matrix)
         INDEX_CHUNKS.labels(tenant_id).set(len(entry.index))
 
     def invalidate(self, tenant_id: str) -> None:
         self._entries.pop(tenant_id, None)
+
+    async def _texts_of(self, tenant_id: str, ids: list[str]) -> dict[str, StoredChunk]:
+        found: dict[str, StoredChunk] = {}
+        missing: list[str] = []
+        for cid in ids:
+            chunk = self._texts.get((tenant_id, cid))
+            if chunk is None:
+                missing.append(cid)
+            else:
+                self._texts.move_to_end((tenant_id, cid))
+                found[cid] = chunk
+        if missing:
+            for chunk in await self._repo.load_chunks(tenant_id, missing):
+                found[chunk.id] = chunk
+                self._texts[(tenant_id, chunk.id)] = chunk
+            while len(self._texts) > self._text_cache_chunks:
+                self._texts.popitem(last=False)
+        return found
 
     async def close(self) -> None:
         for task in self._loading.values():

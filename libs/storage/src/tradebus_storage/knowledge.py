@@ -209,6 +209,17 @@ class KnowledgeRepository:
             async for d in cursor
         }
 
+    async def indexed_document(self, tenant_id: str, document_id: str) -> IndexedDocument | None:
+        d = await self._documents.find_one(
+            {"_id": document_id, "tenant_id": tenant_id, "status": INDEXED},
+            {"title": 1, "metadata": 1},
+        )
+        return (
+            None
+            if d is None
+            else IndexedDocument(d["_id"], d.get("title", ""), d.get("metadata") or {})
+        )
+
     async def tenant_vectors(
         self, tenant_id: str, dimensions: int, *, document_id: str | None = None
     ) -> TenantVectors:

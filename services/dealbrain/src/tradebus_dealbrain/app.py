@@ -19,7 +19,7 @@ from tradebus_providers import (
 from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
 from tradebus_storage import KnowledgeRepository, MongoSettings, create_client, ping
 
-from .adapters import MongoRetrievalStats, MongoSessionStore
+from .adapters import BufferedRetrievalStats, MongoRetrievalStats, MongoSessionStore
 from .answering import Answerer
 from .handlers import AskHandler, SummarizeHandler
 from .pipeline import AskPipeline, AskPolicy
@@ -49,9 +49,10 @@ async def build(
         ttl_days=settings.session_ttl_days,
         keep_summarized_turns=settings.keep_summarized_turns,
     )
-    stats = MongoRetrievalStats(db, retention_days=settings.stats_retention_days)
+    stats_store = MongoRetrievalStats(db, retention_days=settings.stats_retention_days)
     await sessions.ensure_indexes()
-    await stats.ensure_indexes()
+    await stats_store.ensure_indexes()
+    stats = BufferedRetrievalStats(stats_store, flush_seconds=settings.stats_flush_seconds)
 
     # The query embedder must be the one omnirag-embed indexes with (TRADEBUS_EMBED_*).
     cache = TenantIndexCache(
@@ -124,6 +125,7 @@ async def build(
     )
 
     async def close() -> None:
+        await stats.close()
         await cache.close()
         await close_providers(chat, reranker)
         await client.close()

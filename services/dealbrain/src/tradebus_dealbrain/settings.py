@@ -57,6 +57,8 @@ class DealbrainSettings(WorkerSettings):
 
     # Per-tenant, per-minute retrieval counters in MongoDB (`retrieval_stats`).
     stats_retention_days: int = Field(14, ge=1)
+    # Counted in memory and written this often: no ask waits on a statistic.
+    stats_flush_seconds: float = Field(5.0, gt=0)
 
     # The in-memory index cache: tenants kept loaded, and the age after which a tenant's
     # index is rebuilt from MongoDB in the background (heals missed refresh events).

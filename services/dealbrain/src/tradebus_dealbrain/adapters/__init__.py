@@ -1,6 +1,11 @@
 """MongoDB adapters behind dealbrain's ports."""
 
 from .sessions import MongoSessionStore, SessionConflict
-from .stats import MongoRetrievalStats
+from .stats import BufferedRetrievalStats, MongoRetrievalStats
 
-__all__ = ["MongoRetrievalStats", "MongoSessionStore", "SessionConflict"]
+__all__ = [
+    "BufferedRetrievalStats",
+    "MongoRetrievalStats",
+    "MongoSessionStore",
+    "SessionConflict",
+]
