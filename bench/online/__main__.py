@@ -73,7 +73,7 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests-1", type=int, default=1000)
     parser.add_argument("--requests-32", type=int, default=4000)
-    parser.add_argument("--asks", type=int, default=600)
+    parser.add_argument("--asks", type=int, default=1500)
     parser.add_argument("--ask-concurrency", type=int, default=4)
     parser.add_argument("--chunks", type=int, default=50_000)
     parser.add_argument("--only", choices=("rpc", "ingest"))

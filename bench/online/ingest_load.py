@@ -32,7 +32,9 @@ from .load import Latency, measure
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "documents"
 KEY, BULK_KEY = "tb_bench_ask_" + uuid.uuid4().hex, "tb_bench_bulk_" + uuid.uuid4().hex
-NICE = 10
+NICE = 19
+# The embedded development database, when `make` started it (scripts/mongo.sh).
+MONGO_PIDFILE = ROOT / ".run" / "mongo.pid"
 QUESTIONS = [
     "Which sanctions lists must a new overseas supplier be screened against?",
     "What payment terms do new international customers start on?",
@@ -75,11 +77,26 @@ def _stage(stages: list[dict[str, float]], name: str) -> Latency:
 
 
 def _renice(stack: Stack, name: str, nice: int) -> None:
-    """Every thread of the process (Linux keeps a nice value per thread)."""
     proc = stack.processes[name].proc
     assert proc is not None
-    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+    _renice_pid(proc.pid, nice)
+
+
+def _renice_pid(pid: int, nice: int) -> None:
+    """Every thread of the process (Linux keeps a nice value per thread)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
         os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
+
+
+def _renice_embedded_mongo(nice: int) -> bool:
+    """The embedded database too: in production it runs on hosts of its own, and warm
+    asks never touch it, so on this one shared host it is batch-side load."""
+    try:
+        pid = int(MONGO_PIDFILE.read_text())
+        _renice_pid(pid, nice)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def ask_body(n: int) -> dict[str, Any]:
@@ -150,10 +167,19 @@ async def run(*, asks: int, concurrency: int, chunks: int, logs: Path) -> Result
             windows = [await window("idle")]
             await _submit_bulk(gateway, texts)
             windows.append(await window("during ingestion"))
-            # What an operator sharing one host can do: the batch workers yield the CPU.
+            # What an operator sharing one host can do: the batch tier yields the CPU (on
+            # Kubernetes, separate pods with CPU requests do this).
             for name in ("omnirag-ingest", "omnirag-embed"):
                 _renice(stack, name, NICE)
-            windows.append(await window(f"during ingestion, batch workers at nice {NICE}"))
+            label = f"during ingestion, batch workers at nice {NICE}"
+            windows.append(await window(label))
+            if _renice_embedded_mongo(NICE):
+                try:
+                    windows.append(await window(label + " and the embedded database too"))
+                finally:
+                    _renice_embedded_mongo(0)
+            for name in ("omnirag-ingest", "omnirag-embed"):
+                _renice(stack, name, 0)
             return Result(windows, total, asks, concurrency)
         finally:
             await stack.stop_all()
