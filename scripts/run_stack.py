@@ -96,7 +96,8 @@ API key of tenant "default":  {api_key}
        -d '{{"query": "steel coil importers", "country": "Vietnam"}}' \
        {gateway}/v1/shadowhunter/hunt
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
-       -d '{{"counterparty": "Hai Phong Steel JSC"}}' {gateway}/v1/nexus/assess
+       -d '{{"counterparty": "Saigon Coil Trading", "country": "Vietnam"}}' \\
+       {gateway}/v1/nexus/assess
   .venv/bin/tradebus-bus parking list omnirag-ingest.ingest   # failed, parked messages
   API docs: {gateway}/docs      Ctrl-C stops everything
 """,
