@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,16 @@ from tests.support.fault_server import FaultServer, running_fault_server
 from tests.support.infra import require_mongodb, require_rabbitmq
 from tests.support.vhost import isolated_vhost
 from tradebus_contracts import REGISTRY, Contract
-from tradebus_knowledge import EmbeddingSettings, HashingEmbedder, content_hash, count_tokens
+from tradebus_knowledge import (
+    EmbeddingSettings,
+    HashingEmbedder,
+    chunk_text,
+    content_hash,
+    count_tokens,
+    detect_format,
+    normalize,
+    parse,
+)
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
 from tradebus_providers import LLMSettings, SearchSettings
@@ -24,6 +34,7 @@ from tradebus_shadowhunter.settings import ShadowhunterSettings
 from tradebus_storage import KnowledgeRepository, MongoSettings, NewChunk
 
 ENGINES = ("web1", "web2", "web3")
+SAMPLES = Path(__file__).resolve().parents[3] / "samples" / "documents"
 EMBEDDING = EmbeddingSettings(provider="hashing", dimensions=384)
 
 
@@ -55,6 +66,17 @@ async def seed_document(
     await repo.mark_indexed(tenant, document_id)
 
 
+async def seed_sample(db: Any, tenant: str, name: str) -> str:
+    """A file of samples/documents, parsed and chunked the way omnirag-ingest does it and
+    titled the way the gateway's CLI titles an upload; returns its document id."""
+    path = SAMPLES / name
+    text = normalize(parse(path.read_bytes(), detect_format(path.name, None)))
+    chunks = [c.text for c in chunk_text(text, max_tokens=256, overlap_tokens=32)]
+    document_id = f"doc-{path.stem}"
+    await seed_document(db, tenant, document_id, path.stem.replace("-", " "), chunks)
+    return document_id
+
+
 @pytest.fixture
 async def vhost() -> AsyncIterator[str]:
     require_rabbitmq()
@@ -72,13 +94,14 @@ async def engines() -> AsyncIterator[FaultServer]:
 async def start(
     vhost: str, engines: FaultServer, mongo: tuple[Any, Any]
 ) -> AsyncIterator[Callable[..., Awaitable[Service]]]:
-    """`await start(llm=True, **settings)`: shadowhunter serving in the test's vhost over
-    the test's database, each engine of the fault server a search provider."""
+    """`await start(llm=True, web=True, **settings)`: shadowhunter serving in the test's
+    vhost over the test's database, each engine of the fault server a search provider
+    (none with `web=False`)."""
     require_mongodb()
     _, db = mongo
     started: list[Service] = []
 
-    async def factory(*, llm: bool = True, **values: Any) -> Service:
+    async def factory(*, llm: bool = True, web: bool = True, **values: Any) -> Service:
         worker = await build(
             ShadowhunterSettings(**values),
             bus_settings=BusSettings.model_validate(
@@ -87,7 +110,10 @@ async def start(
             mongo=MongoSettings.model_validate(
                 {"MONGODB_URL": require_mongodb(), "MONGODB_DATABASE": db.name}
             ),
-            search=SearchSettings(endpoints={e: f"{engines.url}/engines/{e}" for e in ENGINES}),
+            # Without web search the service hunts offline in the knowledge base (`make run`).
+            search=SearchSettings(
+                endpoints={e: f"{engines.url}/engines/{e}" for e in ENGINES} if web else {}
+            ),
             llm=(
                 LLMSettings(provider="openai", base_url=engines.url, model="stand-in")
                 if llm

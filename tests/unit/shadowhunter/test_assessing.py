@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.shadowhunter.fakes import FakeChat, FakeIndex, FakeSearch, HangingSearch, result
+from tests.unit.shadowhunter.samples import NOTES_CHUNKS
 from tradebus_contracts import AssessRequest
 from tradebus_resilience import (
     Downstream,
@@ -137,3 +138,28 @@ async def test_with_no_web_search_the_assessment_runs_on_the_knowledge_base() ->
     assert [e.document_id for e in reply.evidence] == ["d1"]
     assert not reply.partial
     assert reply.band == "low"  # the tenant's own notes alone do not establish identity
+
+
+async def test_the_notes_about_the_counterparty_count_and_a_neighbours_do_not() -> None:
+    """The account notes as omnirag-ingest chunks them: Hai Phong Steel's passage runs past
+    its name to the dispute; Saigon Coil Trading's never reaches it."""
+    chunks = [
+        RetrievedChunk(f"n:{i}", "notes", "steel buyers southeast asia", text, 0.5)
+        for i, text in enumerate(NOTES_CHUNKS)
+    ]
+    index = FakeIndex("t1", chunks)
+    reply = await assessor(index=index).assess(REQUEST, deadline())
+    factors = {f.name: f for f in reply.factors}
+    assert factors["adverse_media"].value == 0.5
+    assert "customs valuation/dispute/under declared" in factors["adverse_media"].explanation
+    assert factors["web_presence"].value == 0.5
+    assert "haiphongsteel.example" in factors["web_presence"].explanation
+    assert factors["relationship_history"].value > 0
+    # Two chunks name it (one only as the heading the chunker cut off): one passage.
+    [evidence] = reply.evidence
+    assert evidence.snippet.startswith("Hai Phong Steel JSC imports")
+    assert "under-declared invoices" in evidence.snippet and "Mekong" not in evidence.snippet
+
+    saigon = AssessRequest(tenant_id="t1", counterparty="Saigon Coil Trading")
+    clean = {f.name: f for f in (await assessor(index=index).assess(saigon, deadline())).factors}
+    assert clean["adverse_media"].value == 1.0

@@ -12,6 +12,7 @@ from tradebus_shadowhunter.domain.rubric import (
     assess,
     band,
     compose_rationale,
+    risk_terms,
 )
 from tradebus_shadowhunter.settings import RubricWeights, ShadowhunterSettings
 
@@ -165,3 +166,87 @@ def test_rubric_weights_must_sum_to_one() -> None:
         RubricWeights(identity=0.5)
     settings = ShadowhunterSettings(rubric_weights={"identity": 0.2, "adverse_media": 0.25})
     assert sum(settings.rubric_weights.model_dump().values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "found"),
+    [
+        ("was named in a customs valuation dispute", ["customs valuation", "dispute"]),
+        ("paid on under-declared invoices", ["under declared"]),
+        ("its undervalued invoices", ["undervalued"]),
+        ("asked for an enhanced due-diligence review", ["enhanced due diligence"]),
+        ("is under investigation", ["investigation"]),
+        ("had a cargo seized and paid a penalty", ["seized", "penalty"]),
+        ("was debarred, then went bankrupt", ["debarred", "bankrupt"]),
+        ("entered insolvency after a lawsuit", ["insolvency", "lawsuit"]),
+        ("is on the sanctions list for fraud", ["sanctions", "fraud"]),
+        ("ships under a letter of credit, due in 60 days", []),
+        ("pays its invoices on time after a diligent review", []),
+    ],
+)
+def test_trade_compliance_red_flags_are_risk_terms(sentence: str, found: list[str]) -> None:
+    assert risk_terms(NAME, f"{NAME} {sentence}.", window=12) == found
+
+
+def test_risk_terms_come_from_the_settings() -> None:
+    settings = ShadowhunterSettings()
+    assert {"disput", "customs valuation", "enhanced due diligence"} <= set(settings.risk_terms)
+    custom = ShadowhunterSettings(risk_terms=["late payment"])
+    policy = RubricPolicy(weights=WEIGHTS, risk_terms=tuple(custom.risk_terms))
+    item = web("News", "https://n.example", f"{NAME} is known for late payments")
+    media = factor(assess(NAME, website=None, evidence=[item], policy=policy), "adverse_media")
+    assert media.value == 0.5 and "late payments" in media.explanation
+    fraud = web("News", "https://n.example", f"{NAME} fraud")
+    assert (
+        factor(assess(NAME, website=None, evidence=[fraud], policy=policy), "adverse_media").value
+        == 1.0
+    )
+    with pytest.raises(ValidationError, match="without a word"):
+        ShadowhunterSettings(risk_terms=["fraud", " - "])
+
+
+def test_a_passage_about_the_counterparty_counts_its_risk_terms_however_far() -> None:
+    far = " ".join(["word"] * 30)
+    text = f"{NAME} imports coil. {far}. The company was named in a customs valuation dispute."
+    window = kb("Account notes", text, "doc-1")
+    passage = Item("knowledge_base", "knowledge_base", "Account notes", text, None, "doc-1",
+                   passage=True)  # fmt: skip
+    assert (
+        factor(assess(NAME, website=None, evidence=[window], policy=POLICY), "adverse_media").value
+        == 1.0
+    )
+    media = factor(assess(NAME, website=None, evidence=[passage], policy=POLICY), "adverse_media")
+    assert media.value == 0.5
+    assert (
+        "customs valuation/dispute in 'Account notes' (the tenant's documents)" in media.explanation
+    )
+
+
+def test_a_website_from_the_tenants_documents_is_some_web_presence() -> None:
+    notes = Item("knowledge_base", "knowledge_base", "Account notes", f"{NAME} imports coil.",
+                 None, "doc-1", website="https://haiphongsteel.example", passage=True)  # fmt: skip
+    offline = factor(assess(NAME, website=None, evidence=[notes], policy=POLICY), "web_presence")
+    assert offline.value == 0.5
+    assert "site haiphongsteel.example from the tenant's documents" in offline.explanation
+    stated = factor(
+        assess(NAME, website="haiphongsteel.example", evidence=[notes], policy=POLICY),
+        "web_presence",
+    )
+    assert stated.value == 0.5
+    other = factor(
+        assess(NAME, website="hps-group.vn", evidence=[notes], policy=POLICY), "web_presence"
+    )
+    assert other.value == 0.25 and "hps-group.vn not found" in other.explanation
+    # A site seen on the web still counts for more.
+    found = [web("Hai Phong Steel", "https://haiphongsteel.com.vn"), notes]
+    assert (
+        factor(assess(NAME, website=None, evidence=found, policy=POLICY), "web_presence").value
+        == 1.0
+    )
+
+
+def test_a_passages_document_title_is_not_about_the_counterparty() -> None:
+    passage = Item("knowledge_base", "knowledge_base", "Sanctions screening checklist",
+                   f"{NAME} passed the screening.", None, "doc-1", passage=True)  # fmt: skip
+    media = factor(assess(NAME, website=None, evidence=[passage], policy=POLICY), "adverse_media")
+    assert media.value == 1.0

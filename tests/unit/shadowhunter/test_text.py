@@ -55,12 +55,15 @@ def test_a_host_name_spells_the_organisation() -> None:
     assert not label_matches_name("linkedin.com", "Acme Trading Ltd")
 
 
-def test_terms_drop_stopwords_and_plurals() -> None:
+def test_terms_drop_stopwords_plurals_and_inflections() -> None:
     assert terms("Importers of cold-rolled steel coils in Vietnam") == [
-        "importer",
+        "import",
         "cold",
-        "rolled",
+        "roll",
         "steel",
         "coil",
         "vietnam",
     ]
+    # A buyer that "imports" or is "importing" coil is what "coil importers" asks for.
+    assert {*terms("imports"), *terms("importing"), *terms("imported")} == {"import"}
+    assert terms("paper order need traders trading") == ["paper", "order", "need", "trad", "trad"]

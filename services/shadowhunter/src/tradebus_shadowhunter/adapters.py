@@ -1,5 +1,10 @@
 """The tenant's own knowledge base as a search provider, so hunting and assessment work
-offline on the tenant's documents when no web search is configured."""
+offline on the tenant's documents when no web search is configured.
+
+A chunk of account notes or a supplier directory names several organisations, so a
+retrieved chunk becomes one result per organisation it names (the name as title, the
+sentences about it as snippet, the website it gives as url), not one result titled by
+its document: a hunt is after the organisations, not the files."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from tradebus_resilience import Downstream
 from tradebus_retrieval import RetrievedChunk
 
 from .domain.evidence import KNOWLEDGE_BASE
+from .domain.organisations import organisations
 
 
 class ChunkSearch(Protocol):
@@ -59,16 +65,34 @@ class KnowledgeBaseSearch:
     async def search(
         self, query: str, *, limit: int, tenant_id: str, timeout: float | None = None
     ) -> list[SearchResult]:
-        return [
-            SearchResult(
-                title=chunk.title or chunk.document_id,
-                url=None,
-                snippet=_clip(chunk.text, self._snippet_chars),
-                provider=self.name,
-                score=max(0.0, min(1.0, chunk.score)),
+        """The organisations the `limit` best chunks name, best chunk first; a chunk that
+        names none (a policy, a guide) is one result titled by its document, so it still
+        counts as evidence."""
+        results = []
+        for chunk in await self.chunks(query, k=limit, tenant_id=tenant_id, timeout=timeout):
+            score = max(0.0, min(1.0, chunk.score))
+            found = organisations(chunk.text)
+            if not found:
+                results.append(
+                    SearchResult(
+                        title=chunk.title or chunk.document_id,
+                        url=None,
+                        snippet=_clip(chunk.text, self._snippet_chars),
+                        provider=self.name,
+                        score=score,
+                    )
+                )
+            results.extend(
+                SearchResult(
+                    title=org.name,
+                    url=org.website,
+                    snippet=_clip(org.snippet, self._snippet_chars),
+                    provider=self.name,
+                    score=score,
+                )
+                for org in found
             )
-            for chunk in await self.chunks(query, k=limit, tenant_id=tenant_id, timeout=timeout)
-        ]
+        return results
 
 
 def _clip(text: str, limit: int) -> str:

@@ -100,6 +100,7 @@ async def build(
             relationship_saturation=settings.relationship_saturation,
             adverse_saturation=settings.adverse_saturation,
             risk_window_words=settings.risk_window_words,
+            risk_terms=tuple(settings.risk_terms),
         ),
         result_limit=settings.provider_result_limit,
         kb_k=settings.knowledge_base_k,

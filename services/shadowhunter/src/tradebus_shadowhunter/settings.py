@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tradebus_messaging.runner import WorkerSettings, default_replica_id
+
+from .domain.rubric import RISK_TERMS
+from .domain.text import words
 
 
 class LeadWeights(BaseModel):
@@ -112,5 +115,16 @@ class ShadowhunterSettings(WorkerSettings):
     relationship_saturation: int = Field(3, ge=1)
     adverse_saturation: int = Field(2, ge=1)
     risk_window_words: int = Field(12, ge=1, description="Risk terms this near the name count.")
+    # Adverse media and trade-compliance red flags, as word prefixes ("sanction",
+    # "under declar", "enhanced due diligence"); replacing the list replaces it all.
+    risk_terms: list[str] = Field(default_factory=lambda: list(RISK_TERMS), min_length=1)
     evidence_limit: int = Field(20, ge=1, description="Evidence items returned per reply.")
     rationale_max_tokens: int = Field(300, ge=32)
+
+    @field_validator("risk_terms")
+    @classmethod
+    def _risk_terms_have_words(cls, terms: list[str]) -> list[str]:
+        empty = [t for t in terms if not words(t)]
+        if empty:
+            raise ValueError(f"risk terms without a word in them: {empty}")
+        return terms

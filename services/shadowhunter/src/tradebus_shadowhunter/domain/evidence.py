@@ -10,6 +10,7 @@ from typing import Literal
 from tradebus_providers import SearchResult
 from tradebus_retrieval import RetrievedChunk
 
+from .organisations import passage_about
 from .text import find_phrase, label_matches_name, name_tokens, registrable_domain, words
 
 KNOWLEDGE_BASE = "knowledge_base"
@@ -25,6 +26,11 @@ class Item:
     snippet: str
     url: str | None = None
     document_id: str | None = None
+    # A passage of the tenant's documents: the website it gives the counterparty, and
+    # whether the snippet is the passage about it (every sentence of it is about the
+    # counterparty, however far from the name) rather than words around a mention.
+    website: str | None = None
+    passage: bool = False
 
     @property
     def domain(self) -> str | None:
@@ -92,17 +98,50 @@ def from_search(name: str, results: Sequence[SearchResult], website: str | None)
 
 
 def from_documents(name: str, chunks: Sequence[RetrievedChunk]) -> list[Item]:
-    """The tenant's passages that name the counterparty, as an excerpt around the name
-    (the nearest chunks that do not name it are not evidence about it)."""
-    return [
-        Item(
-            "knowledge_base",
-            KNOWLEDGE_BASE,
-            c.title or c.document_id,
-            excerpt(name, c.text),
-            None,
-            c.document_id,
+    """The tenant's passages that name the counterparty: the sentences about it (from a
+    mention up to the next organisation, so "the company was named in a dispute" two
+    sentences on still counts and a neighbour's does not), else an excerpt around the name
+    when only the document's title names it. A passage another chunk of the same document
+    already holds (chunks overlap) is dropped. The nearest chunks that do not name it are
+    not evidence about it."""
+    items: list[Item] = []
+    for c in chunks:
+        title = c.title or c.document_id
+        if not names_it(name, Item("knowledge_base", KNOWLEDGE_BASE, c.title, c.text)):
+            continue
+        found = passage_about(name, c.text)
+        if found is None:
+            items.append(
+                Item(
+                    "knowledge_base",
+                    KNOWLEDGE_BASE,
+                    title,
+                    excerpt(name, c.text),
+                    None,
+                    c.document_id,
+                )
+            )
+            continue
+        items.append(
+            Item(
+                "knowledge_base",
+                KNOWLEDGE_BASE,
+                title,
+                found.snippet,
+                None,
+                c.document_id,
+                website=found.website,
+                passage=True,
+            )
         )
-        for c in chunks
-        if names_it(name, Item("knowledge_base", KNOWLEDGE_BASE, c.title, c.text))
+    return [
+        item
+        for n, item in enumerate(items)
+        if not any(
+            m != n
+            and other.document_id == item.document_id
+            and item.snippet in other.snippet
+            and (len(item.snippet) < len(other.snippet) or m < n)
+            for m, other in enumerate(items)
+        )
     ]

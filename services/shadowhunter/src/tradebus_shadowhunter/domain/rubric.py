@@ -14,33 +14,35 @@ from .evidence import Item, about, names_it
 from .text import find_phrase, label_matches_name, name_tokens, near, registrable_domain, words
 
 FACTORS = ("identity", "web_presence", "corroboration", "relationship_history", "adverse_media")
-# Word prefixes of adverse media ("sanction" covers sanctions, sanctioned).
-RISK_PREFIXES = (
-    "sanction",
-    "fraud",
-    "lawsuit",
-    "sued",
-    "litigat",
-    "indict",
-    "convict",
-    "launder",
-    "brib",
-    "corrupt",
-    "scam",
-    "embezzl",
-    "bankrupt",
-    "insolven",
-    "penalt",
-    "fined",
-    "blacklist",
-    "debar",
-    "embargo",
-    "counterfeit",
-    "smuggl",
-    "evasion",
-    "arrest",
-    "ofac",
+# Adverse media and trade-compliance red flags. A term's last word matches as a prefix,
+# the words before it whole ("sanction" covers sanctions and sanctioned; "under declar"
+# covers "under-declared" and "under declaration", but not "undervalued invoices").
+# fmt: off
+RISK_TERMS: tuple[str, ...] = (
+    # sanctions and export control
+    "sanction", "ofac", "embargo", "blacklist", "debar", "denied part", "entity list",
+    "watchlist", "watch list", "export control violation",
+    # crime and enforcement
+    "fraud", "launder", "brib", "corrupt", "scam", "embezzl", "counterfeit", "smuggl",
+    "evasion", "forged", "forgery", "falsif", "indict", "convict", "arrest", "seiz",
+    "investigat", "probe", "penalt", "fined", "violat",
+    # litigation and disputes
+    "lawsuit", "sued", "litigat", "disput",
+    # customs and trade compliance
+    "customs valuation", "under declar", "underdeclar", "undervalu", "under valu",
+    "under invoic", "underinvoic", "misdeclar", "mis declar", "misclassif", "mis classif",
+    "circumvent", "anti dumping",
+    # the tenant's own compliance flags
+    "enhanced due diligence", "red flag",
+    # financial distress
+    "bankrupt", "insolven", "liquidation", "receivership",
 )
+# fmt: on
+
+
+def risk_phrases(terms: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """Risk terms as folded word prefixes, the way `words` reads a text."""
+    return tuple(dict.fromkeys(tuple(words(t)) for t in terms if words(t)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class RubricPolicy:
     relationship_saturation: int = 3
     adverse_saturation: int = 2
     risk_window_words: int = 12
+    risk_terms: Sequence[str] = RISK_TERMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,20 @@ def web_presence(
         return 1.0, f"official site {spelled[0]} matches the name"
     if spelled:
         return 0.5, f"stated website {stated} not found, but {spelled[0]} matches the name"
+    missing = f"stated website {stated} not found" if stated else "no official site found"
+    # Offline, or a site the web did not turn up: the tenant's own notes may give it. Weaker
+    # than a site seen on the web (nobody but the tenant vouches for it), and weaker still
+    # when it is not the website the counterparty stated.
+    own_sites = list(
+        dict.fromkeys(
+            d
+            for i in evidence
+            if i.source == "knowledge_base" and (d := registrable_domain(i.website))
+        )
+    )
+    if own_sites and (not stated or stated in own_sites):
+        site = stated or own_sites[0]
+        return 0.5, f"{missing} on the web; site {site} from the tenant's documents"
     profiles = [
         d
         for d in found
@@ -139,7 +156,8 @@ def web_presence(
     ]
     if profiles:
         return 0.4, f"no official site found; profiles on {_listed(profiles)}"
-    missing = f"stated website {stated} not found" if stated else "no official site found"
+    if own_sites:
+        return 0.25, f"{missing}; the tenant's documents give {_listed(own_sites)} instead"
     return 0.0, f"{missing} in {len(found)} result domain(s)"
 
 
@@ -174,30 +192,59 @@ def relationship_history(
     )
 
 
-def risk_terms(name: str, text: str, window: int) -> list[str]:
-    """Risk words within `window` words of a verbatim mention of the name."""
+def risk_terms(
+    name: str,
+    text: str,
+    window: int,
+    phrases: Sequence[Sequence[str]] | None = None,
+    *,
+    anywhere: bool = False,
+) -> list[str]:
+    """Risk terms (as written, folded) within `window` words of a verbatim mention of the
+    name, or anywhere in a text all about it (`anywhere`: a passage about the
+    counterparty, where "the company" stands for the name)."""
     tokens, phrase = words(text), name_tokens(name)
     anchors = find_phrase(tokens, phrase)
     if not anchors:
         return []
-    hits = [i for i, t in enumerate(tokens) if t.startswith(RISK_PREFIXES)]
-    return list(dict.fromkeys(tokens[i] for i in hits if near(anchors, len(phrase), [i], window)))
+    risks = risk_phrases(RISK_TERMS) if phrases is None else phrases
+    hits = [
+        (i, " ".join(tokens[i : i + len(risk)]))
+        for i in range(len(tokens))
+        for risk in risks
+        if i + len(risk) <= len(tokens)
+        and all(tokens[i + k] == part for k, part in enumerate(risk[:-1]))
+        and tokens[i + len(risk) - 1].startswith(risk[-1])
+    ]
+    return list(
+        dict.fromkeys(
+            term for i, term in hits if anywhere or near(anchors, len(phrase), [i], window)
+        )
+    )
 
 
 def adverse_media(name: str, evidence: Sequence[Item], policy: RubricPolicy) -> tuple[float, str]:
+    phrases = risk_phrases(policy.risk_terms)
     flagged: list[tuple[Item, list[str]]] = []
     for item in evidence:
-        found = risk_terms(name, f"{item.title} {item.snippet}", policy.risk_window_words)
+        # A passage is all about the counterparty, but its document's title need not be
+        # ("Sanctions screening checklist"): only the passage counts then.
+        text = item.snippet if item.passage else f"{item.title} {item.snippet}"
+        found = risk_terms(name, text, policy.risk_window_words, phrases, anywhere=item.passage)
         if found:
             flagged.append((item, found))
     if not flagged:
         return 1.0, f"no risk terms near the name in {len(evidence)} evidence item(s)"
     risk = min(1.0, len(flagged) / policy.adverse_saturation)
     described = [
-        f"{'/'.join(found)} in {item.title!r} ({item.domain or item.provider})"
+        f"{'/'.join(found)} in {item.title!r} ({item.domain or _source(item)})"
         for item, found in flagged
     ]
     return 1.0 - risk, f"risk terms near the name: {_listed(described, 3)}"
+
+
+def _source(item: Item) -> str:
+    return "the tenant's documents" if item.source == "knowledge_base" else item.provider
 
 
 def compose_rationale(name: str, assessment: Assessment) -> str:

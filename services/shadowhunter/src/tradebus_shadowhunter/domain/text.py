@@ -24,7 +24,8 @@ STOPWORDS = frozenset({
 LEGAL_FORMS = frozenset({
     "ltd", "limited", "llc", "inc", "incorporated", "corp", "corporation", "co", "company",
     "jsc", "jsco", "plc", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "pte",
-    "pty", "pvt", "llp", "lp", "kk", "oy", "ab", "as", "tnhh", "cty",
+    "pty", "pvt", "llp", "lp", "kk", "oy", "ab", "as", "tnhh", "cty", "pt", "cv", "tbk", "sdn",
+    "bhd",
 })
 # fmt: on
 # Title segments that name a page, not an organisation.
@@ -69,11 +70,18 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A light plural strip so "importers" matches "importer" and "coils" "coil"."""
+    """A light stemmer: the plural, then an -ing, -er or -ed, so "importers", "imports",
+    "importing" and "imported" are one term (account notes say a buyer "imports coil"
+    where the query asks for "coil importers"). Short words keep their endings ("paper",
+    "order", "need")."""
     if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 6 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 5 and word.endswith(("er", "ed")):
+        return word[:-2]
     return word
 
 
