@@ -16,14 +16,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import random
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import aio_pika
 import httpx
 
 from bench.readme import write_section
@@ -106,6 +110,42 @@ def document(rng: random.Random, words: int) -> str:
     return "\n\n".join(" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5))
 
 
+class Outcomes(dict[str, set[str]]):
+    """Task ids by final status, filled from `task.status.changed.v1` events."""
+
+    def __init__(self) -> None:
+        super().__init__(succeeded=set(), failed=set())
+        self._event = asyncio.Event()
+
+    def add(self, status: str, task_id: str) -> None:
+        if status in self:
+            self[status].add(task_id)
+            self._event.set()
+
+    async def changed(self) -> None:
+        await self._event.wait()
+        self._event.clear()
+
+
+@asynccontextmanager
+async def task_outcomes(amqp_url: str) -> AsyncIterator[Outcomes]:
+    outcomes = Outcomes()
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind("tradebus.events", routing_key="task.status.changed.v1")
+
+        async def on_event(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            event = json.loads(message.body)
+            outcomes.add(event["status"], event["task_id"])
+
+        await queue.consume(on_event, no_ack=True)
+        yield outcomes
+    finally:
+        await connection.close()
+
+
 async def run_once(config: Config, docs: int, words: int, seed: int, batch: int) -> Result:
     # Its own vhost: a `make run` on the same broker must not take the bench's batches.
     async with isolated_vhost("bench-ingest") as amqp_url:
@@ -140,6 +180,11 @@ async def _run_once(
     client = create_client(MongoSettings())
     rng = random.Random(seed)
     try:
+        # The embed queue must exist before the batches are published (a command nobody
+        # consumes is unroutable, and ingest would retry it later, during the timed embed
+        # stage): the embedders start once to declare their endpoint, then wait stopped.
+        await asyncio.gather(*(stack.start(name) for name in embedders))
+        await asyncio.gather(*(stack.stop(name) for name in embedders))
         await asyncio.gather(stack.start("gateway"), stack.start("omnirag-ingest"))
         texts = [document(rng, words) for _ in range(docs)]
         async with httpx.AsyncClient(
@@ -159,13 +204,17 @@ async def _run_once(
             while await tasks.count_documents({"progress.total": {"$ne": None}}) < docs:
                 await asyncio.sleep(0.1)
             ingest_seconds = time.perf_counter() - started
-            await asyncio.gather(*(stack.start(name) for name in embedders))
-            # Ready means consuming: the clock starts when every embedder is up.
-            started = time.perf_counter()
-            while await tasks.count_documents({"status": "succeeded"}) < docs:
-                if await tasks.count_documents({"status": "failed"}):
-                    raise RuntimeError("a bench task failed; see " + str(logs))
-                await asyncio.sleep(0.05)
+            # Completion is learnt from the tasks' status events, not by polling the
+            # database: a poll loop would load the one database the workers contend for.
+            async with task_outcomes(amqp_url) as outcomes:
+                await asyncio.gather(*(stack.start(name) for name in embedders))
+                # Ready means consuming: the clock starts when every embedder is up.
+                started = time.perf_counter()
+                async with asyncio.timeout(600):
+                    while len(outcomes["succeeded"]) < docs:
+                        if outcomes["failed"]:
+                            raise RuntimeError("a bench task failed; see " + str(logs))
+                        await outcomes.changed()
             embed_seconds = time.perf_counter() - started
         chunks = await client[database]["chunks"].count_documents({})
         return Result(docs, chunks, ingest_seconds, embed_seconds)
