@@ -3,7 +3,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.infra import require_mongodb
+from tests.support.infra import require_mongodb, require_rabbitmq
+from tests.support.vhost import isolated_vhost
 from tradebus_storage import MongoSettings, create_client
 
 
@@ -16,3 +17,12 @@ async def mongo(unique: str) -> AsyncIterator[tuple[Any, Any]]:
     yield client, db
     await client.drop_database(db.name)
     await client.close()
+
+
+@pytest.fixture
+async def vhost(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """An AMQP URL to a RabbitMQ vhost of this test's own, deleted afterwards."""
+    require_rabbitmq()
+    prefix = "it-" + request.node.path.parent.name  # e.g. it-dealbrain
+    async with isolated_vhost(prefix) as url:
+        yield url

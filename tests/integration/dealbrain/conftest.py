@@ -12,8 +12,7 @@ import pytest
 
 from tests.integration.retrieval.knowledge import DIMENSIONS
 from tests.support.fault_server import FaultServer, running_fault_server
-from tests.support.infra import mongodb_url, require_rabbitmq
-from tests.support.vhost import isolated_vhost
+from tests.support.infra import mongodb_url
 from tradebus_contracts import REGISTRY
 from tradebus_dealbrain.app import SERVICE, build
 from tradebus_dealbrain.settings import DealbrainSettings
@@ -30,13 +29,6 @@ class Dealbrain:
     client: Bus
     db: Any
     faults: FaultServer
-
-
-@pytest.fixture
-async def vhost() -> AsyncIterator[str]:
-    require_rabbitmq()
-    async with isolated_vhost("dealbrain") as url:
-        yield url
 
 
 @pytest.fixture

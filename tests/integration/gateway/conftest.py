@@ -15,8 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.vhost import isolated_vhost
+from tests.support.infra import require_mongodb
 from tradebus_contracts import REGISTRY, Contract
 from tradebus_gateway.app import create_app
 from tradebus_gateway.auth import ApiKeyRepository
@@ -65,13 +64,6 @@ def bus_settings(vhost: str, **values: Any) -> BusSettings:
     return BusSettings.model_validate(
         {"RABBITMQ_URL": vhost, "shutdown_grace_seconds": 1, **values}
     )
-
-
-@pytest.fixture
-async def vhost() -> AsyncIterator[str]:
-    require_rabbitmq()
-    async with isolated_vhost("it-gateway") as url:
-        yield url
 
 
 @pytest.fixture

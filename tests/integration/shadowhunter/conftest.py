@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.fault_server import FaultServer, running_fault_server
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.vhost import isolated_vhost
+from tests.support.infra import require_mongodb
 from tradebus_contracts import REGISTRY, Contract
 from tradebus_knowledge import (
     EmbeddingSettings,
@@ -75,13 +74,6 @@ async def seed_sample(db: Any, tenant: str, name: str) -> str:
     document_id = f"doc-{path.stem}"
     await seed_document(db, tenant, document_id, path.stem.replace("-", " "), chunks)
     return document_id
-
-
-@pytest.fixture
-async def vhost() -> AsyncIterator[str]:
-    require_rabbitmq()
-    async with isolated_vhost("it-shadowhunter") as url:
-        yield url
 
 
 @pytest.fixture

@@ -81,7 +81,8 @@ class SentenceTransformerEmbedder:
             ) from exc
         path = model_name_or_path or bundled_minilm_path()
         self._model: Any = SentenceTransformer(path, device="cpu")
-        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+        # Newer sentence-transformers renamed the getter; the old name still works there.
+        dimension: Any = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
         self.dimensions = int(dimension())

@@ -6,7 +6,30 @@ from typing import Any
 
 import httpx
 
+from tradebus_resilience import Downstream
+
 from .errors import MalformedResponse
+
+
+class HttpProvider:
+    """An API reached over the downstream's own httpx client (its timeouts, a pool no
+    larger than its concurrency budget), closed with `aclose`."""
+
+    def __init__(
+        self,
+        downstream: Downstream,
+        *,
+        base_url: str,
+        api_key: str | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.downstream = downstream
+        self._client = downstream.http_client(
+            base_url, headers=bearer(api_key), transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 def bearer(api_key: str | None) -> dict[str, str]:

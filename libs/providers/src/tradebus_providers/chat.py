@@ -10,11 +10,11 @@ import httpx
 
 from tradebus_resilience import Downstream
 
-from ._http import bearer, json_body, malformed
+from ._http import HttpProvider, json_body, malformed
 from .types import ChatMessage
 
 
-class OpenAIChat:
+class OpenAIChat(HttpProvider):
     def __init__(
         self,
         downstream: Downstream,
@@ -24,12 +24,9 @@ class OpenAIChat:
         model: str,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(downstream, base_url=base_url, api_key=api_key, transport=transport)
         self.name = f"openai:{model}"
-        self.downstream = downstream
         self._model = model
-        self._client = downstream.http_client(
-            base_url, headers=bearer(api_key), transport=transport
-        )
 
     async def complete(
         self,
@@ -60,6 +57,3 @@ class OpenAIChat:
         if not isinstance(content, str) or not content.strip():
             raise malformed(self.downstream.name, "empty completion", body)
         return content.strip()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

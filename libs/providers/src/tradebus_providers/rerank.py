@@ -10,10 +10,10 @@ import httpx
 from tradebus_knowledge import bm25_rerank
 from tradebus_resilience import Downstream
 
-from ._http import bearer, json_body, malformed
+from ._http import HttpProvider, json_body, malformed
 
 
-class HttpReranker:
+class HttpReranker(HttpProvider):
     def __init__(
         self,
         downstream: Downstream,
@@ -23,12 +23,9 @@ class HttpReranker:
         model: str,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(downstream, base_url=base_url, api_key=api_key, transport=transport)
         self.name = f"http:{model}"
-        self.downstream = downstream
         self._model = model
-        self._client = downstream.http_client(
-            base_url, headers=bearer(api_key), transport=transport
-        )
 
     async def rerank(
         self, query: str, texts: Sequence[str], *, top_n: int, timeout: float | None = None
@@ -62,9 +59,6 @@ class HttpReranker:
                 raise malformed(self.downstream.name, f"bad result for {count} documents", item)
             ranking.setdefault(index, float(score))
         return sorted(ranking.items(), key=lambda pair: (-pair[1], pair[0]))
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 class BM25Reranker:

@@ -9,11 +9,11 @@ import httpx
 
 from tradebus_resilience import Downstream
 
-from ._http import bearer, json_body, malformed
+from ._http import HttpProvider, json_body, malformed
 from .types import SearchResult
 
 
-class HttpSearchProvider:
+class HttpSearchProvider(HttpProvider):
     def __init__(
         self,
         name: str,
@@ -23,11 +23,8 @@ class HttpSearchProvider:
         api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(downstream, base_url=base_url, api_key=api_key, transport=transport)
         self.name = name
-        self.downstream = downstream
-        self._client = downstream.http_client(
-            base_url, headers=bearer(api_key), transport=transport
-        )
 
     async def search(
         self, query: str, *, limit: int, tenant_id: str, timeout: float | None = None
@@ -65,9 +62,6 @@ class HttpSearchProvider:
             )
             for rank, item in enumerate(items)
         ]
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def _text(item: dict[str, Any], key: str) -> str:

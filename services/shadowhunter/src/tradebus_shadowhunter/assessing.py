@@ -61,7 +61,9 @@ class Assessor:
         started = time.perf_counter()
         name = request.counterparty.strip()
         searches = [
-            self._search(p, q, request.tenant_id, deadline)
+            self._gate.search(
+                p, q, tenant_id=request.tenant_id, limit=self._result_limit, deadline=deadline
+            )
             for p in self._providers
             for q in assess_queries(name, request.country)
         ]
@@ -107,16 +109,6 @@ class Assessor:
             degraded=degraded,
             latency_ms=latency,
         )
-
-    async def _search(
-        self, provider: SearchProvider, query: str, tenant_id: str, deadline: Deadline
-    ) -> Call[list[SearchResult]]:
-        async def search(timeout: float) -> list[SearchResult]:
-            return await provider.search(
-                query, limit=self._result_limit, tenant_id=tenant_id, timeout=timeout
-            )
-
-        return await self._gate.call(provider.name, search, deadline)
 
     async def _knowledge(
         self, name: str, tenant_id: str, deadline: Deadline

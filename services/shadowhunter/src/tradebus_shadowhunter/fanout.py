@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 import structlog
 from prometheus_client import Counter, Gauge
 
+from tradebus_providers.types import SearchProvider, SearchResult
 from tradebus_resilience import DownstreamError
 
 log = structlog.get_logger(__name__)
@@ -132,6 +133,22 @@ class FanOutGate:
         call: Call[T] = self._done(provider, OK, started)
         call.value = value
         return call
+
+    async def search(
+        self,
+        provider: SearchProvider,
+        query: str,
+        *,
+        tenant_id: str,
+        limit: int,
+        deadline: Deadline,
+    ) -> Call[list[SearchResult]]:
+        """One provider query in a gate slot (`call` with the provider's own timeout)."""
+
+        async def search(timeout: float) -> list[SearchResult]:
+            return await provider.search(query, limit=limit, tenant_id=tenant_id, timeout=timeout)
+
+        return await self.call(provider.name, search, deadline)
 
     @staticmethod
     def _done(provider: str, outcome: str, started: float, error: str | None = None) -> Call[T]:

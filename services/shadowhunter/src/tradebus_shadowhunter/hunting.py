@@ -10,11 +10,11 @@ from collections.abc import Sequence
 import structlog
 
 from tradebus_contracts import HuntReply, HuntRequest, Lead, LeadSource
-from tradebus_providers.types import SearchProvider, SearchResult
+from tradebus_providers.types import SearchProvider
 
 from .adapters import KNOWLEDGE_BASE
 from .domain.leads import MAX_SOURCES, LeadPolicy, ScoredLead, hunt_query, score_leads
-from .fanout import OK, Call, Deadline, FanOutGate
+from .fanout import OK, Deadline, FanOutGate
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +39,16 @@ class Hunter:
         started = time.perf_counter()
         query = hunt_query(request.query, request.country, request.industry)
         calls = await asyncio.gather(
-            *(self._search(p, query, request.tenant_id, deadline) for p in self._providers)
+            *(
+                self._gate.search(
+                    p,
+                    query,
+                    tenant_id=request.tenant_id,
+                    limit=self._result_limit,
+                    deadline=deadline,
+                )
+                for p in self._providers
+            )
         )
         searched = time.perf_counter()
         answered = [c for c in calls if c.outcome == OK]
@@ -79,16 +88,6 @@ class Hunter:
             degraded=failed,
             latency_ms=latency,
         )
-
-    async def _search(
-        self, provider: SearchProvider, query: str, tenant_id: str, deadline: Deadline
-    ) -> Call[list[SearchResult]]:
-        async def search(timeout: float) -> list[SearchResult]:
-            return await provider.search(
-                query, limit=self._result_limit, tenant_id=tenant_id, timeout=timeout
-            )
-
-        return await self._gate.call(provider.name, search, deadline)
 
 
 def _lead(lead: ScoredLead) -> Lead:
