@@ -11,7 +11,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TIERS := tests/unit tests/integration tests/e2e tests/chaos
 
 .PHONY: help venv run test test-unit test-integration lint fmt typecheck contracts lock \
-	bench-bus bench-ingest bench-online infra-up infra-down clean
+	bench-bus bench-ingest bench-online bench-retrieval infra-up infra-down clean
 
 help:
 	@echo "make run    - set up and start all services (gateway on 127.0.0.1:8000)"
@@ -67,6 +67,13 @@ bench-ingest: venv
 
 bench-online: venv
 	scripts/with-infra.sh $(BIN)/python -m bench.online
+
+# Retrieval quality (recall@5, MRR) per language and retriever; in-memory, no infra.
+# Adds the optional models and jieba (bench/retrieval/requirements.txt) for their lines.
+bench-retrieval: venv
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-local.lock \
+		-r bench/retrieval/requirements.txt
+	$(BIN)/python -m bench.retrieval
 
 infra-up: venv
 	scripts/ensure-rabbitmq.sh && scripts/mongo.sh start

@@ -212,7 +212,9 @@ async def test_cancel_mid_run_skips_the_unprocessed_batches(api, db, stack) -> N
         async with asyncio.timeout(30):
             while (await api.get(f"/v1/tasks/{task_id}")).json()["progress"]["total"] is None:
                 await asyncio.sleep(0.1)
-        cancelled = await api.delete(f"/v1/tasks/{task_id}")
+        live = await api.delete(f"/v1/tasks/{task_id}")
+        assert live.status_code == 409 and live.json()["code"] == "not_terminal"
+        cancelled = await api.post(f"/v1/tasks/{task_id}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     finally:
         await stack.start("omnirag-embed")
@@ -226,9 +228,12 @@ async def test_cancel_mid_run_skips_the_unprocessed_batches(api, db, stack) -> N
         )
         == 0
     )
-    again = await api.delete(f"/v1/tasks/{task_id}")
+    again = await api.post(f"/v1/tasks/{task_id}/cancel")
     assert again.status_code == 200  # cancelling twice is harmless
     assert (await api.get(f"/v1/tasks/{task_id}/result")).status_code == 410
+    assert (await api.delete(f"/v1/tasks/{task_id}")).status_code == 204  # cancel is not delete
+    assert (await api.get(f"/v1/tasks/{task_id}")).status_code == 404
+    assert (await api.delete(f"/v1/tasks/{task_id}")).status_code == 404
 
 
 async def test_an_embed_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(

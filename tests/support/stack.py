@@ -59,7 +59,8 @@ class Stack:
         self.processes[name] = process
         return process
 
-    async def start(self, name: str) -> Process:
+    async def start(self, name: str, *, wait: bool = True) -> Process:
+        """Start `name`; unless `wait` is false, return once its /readyz answers 200."""
         process = self.processes[name]
         process.log = self.logs / f"{name}.log"
         log = process.log.open("ab")
@@ -73,7 +74,8 @@ class Stack:
             stderr=log,
         )
         log.close()
-        await self.wait_ready(process)
+        if wait:
+            await self.wait_ready(process)
         return process
 
     async def start_all(self) -> None:

@@ -25,6 +25,7 @@ from .shadowhunter import (
     RubricFactor,
 )
 from .tasks import Progress, TaskError, TaskStatus, TaskStatusChanged
+from .webhooks import DeliverWebhook, WebhookDisabled, WebhookTest
 
 REGISTRY = MessageRegistry(
     [
@@ -41,6 +42,9 @@ REGISTRY = MessageRegistry(
         AssessRequest,
         AssessReply,
         RpcError,
+        DeliverWebhook,
+        WebhookDisabled,
+        WebhookTest,
     ]
 )
 
@@ -53,6 +57,7 @@ __all__ = [
     "AssessRequest",
     "Citation",
     "Contract",
+    "DeliverWebhook",
     "DocumentIndexed",
     "DocumentSource",
     "EmbedChunks",
@@ -78,6 +83,8 @@ __all__ = [
     "UnknownMessageType",
     "UploadSource",
     "UrlSource",
+    "WebhookDisabled",
+    "WebhookTest",
     "is_valid_message_type",
     "new_message_id",
 ]

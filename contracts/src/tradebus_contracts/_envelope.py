@@ -26,6 +26,9 @@ _OPTIONAL = {
     "correlation_id": "correlationid",
     "causation_id": "causationid",
     "traceparent": "traceparent",
+    # The task a message works on: when the message is parked for any reason, even
+    # one that keeps its body from being read, the task can still be ended.
+    "task_id": "taskid",
 }
 
 
@@ -57,6 +60,7 @@ class Envelope:
     correlation_id: str | None = None
     causation_id: str | None = None
     traceparent: str | None = None
+    task_id: str | None = None
     specversion: str = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -115,6 +119,7 @@ class Envelope:
             correlation_id=self.correlation_id,
             causation_id=self.id,
             traceparent=overrides.pop("traceparent", self.traceparent),
+            task_id=overrides.pop("task_id", self.task_id),
             **overrides,
         )
 
@@ -125,5 +130,8 @@ class Envelope:
 def _text(value: Any) -> str:
     # AMQP header values may arrive as bytes (longstr) depending on the client.
     if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEnvelope(f"header value is not UTF-8: {bytes(value[:32])!r}") from exc
     return str(value)

@@ -10,7 +10,13 @@ from pydantic import Field
 from ._base import Contract, MessageKind
 
 FaultReason = Literal[
-    "permanent", "retries_exhausted", "malformed", "unknown_type", "delivery_limit"
+    "permanent",
+    "retries_exhausted",
+    "malformed",
+    "too_large",
+    "unknown_type",
+    "delivery_limit",
+    "timeout",
 ]
 
 
@@ -35,3 +41,6 @@ class MessageFaulted(Contract):
     reason: FaultReason
     tenant_id: str | None = None
     correlation_id: str | None = None
+    task_id: str | None = Field(
+        None, description="Task the parked message worked on; it has been (or will be) failed."
+    )

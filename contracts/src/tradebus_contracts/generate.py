@@ -42,6 +42,9 @@ PARTIES: dict[str, tuple[list[str], list[str]]] = {
     "shadowhunter.assess.v1": (["gateway"], ["shadowhunter"]),
     "shadowhunter.assess-reply.v1": (["shadowhunter"], ["gateway"]),
     "tradebus.rpc.error.v1": (["every RPC server"], ["every RPC client"]),
+    "notifier.webhook.deliver.v1": (["notifier", "gateway"], ["notifier"]),
+    "notifier.webhook.disabled.v1": (["notifier"], []),
+    "tradebus.webhook.test.v1": (["gateway"], ["notifier"]),
 }
 
 HEADERS_SCHEMA: dict[str, Any] = {
@@ -66,6 +69,10 @@ HEADERS_SCHEMA: dict[str, Any] = {
             "description": "Id of the message that caused this one.",
         },
         PREFIX + "traceparent": {"type": "string", "description": "W3C trace context."},
+        PREFIX + "taskid": {
+            "type": "string",
+            "description": "Task the message works on; inherited by the messages it causes.",
+        },
     },
 }
 

@@ -40,11 +40,13 @@ class FakeServer:
         self.gate = asyncio.Event()
         self.gate.set()
         self.entered = asyncio.Event()
+        self.completed: list[Any] = []  # requests that got past the gate
 
     async def __call__(self, request: Any, ctx: MessageContext) -> Contract:
         self.handled.append((request, ctx))
         self.entered.set()
         await self.gate.wait()
+        self.completed.append(request)
         return self.respond(request)
 
 

@@ -109,7 +109,7 @@ async def test_permanent_error_is_parked_on_the_first_attempt(make_bus, unique, 
 async def test_malformed_messages_are_parked_and_consuming_continues(
     make_bus, unique, amqp
 ) -> None:
-    bus = make_bus(max_body_bytes=2048)
+    bus = make_bus(max_body_bytes=2048, parked_body_max_bytes=1024)
     handler = Recorder()
     queue = f"t-{unique}.work"
     bus.subscribe(queue=queue, message_types=[DoWork.message_type], handler=handler)
@@ -127,14 +127,23 @@ async def test_malformed_messages_are_parked_and_consuming_continues(
     await send(b'{"key": "' + b"x" * 4096 + b'"}', good)
     await send(b'{"key": "a"}', Envelope(type="test.work.done.v1", source="test").to_headers())
     await send(b'{"key": "a"}', {})
+    # Hostile header values: each must be parked, never raise outside decoding and loop.
+    await send(b'{"key": "b"}', good | {"x-tradebus-deadline": "nan"})
+    await send(b'{"key": "c"}', good | {"cloudEvents:type": bytearray(b"\xff\xfe\xfd")})
+    await send(b'{"key": "d"}', good | {"x-tradebus-attempt": "many"})
+    # A deadline far in the future is not malformed: the message is handled.
+    await send(b'{"key": "far"}', good | {"x-tradebus-deadline": 1e20})
     await bus.publish(DoWork(key="after-the-garbage"))
 
-    await eventually(lambda: handler.effects == ["after-the-garbage"], timeout=5)
+    await eventually(lambda: sorted(handler.effects) == ["after-the-garbage", "far"], timeout=5)
     lot = ParkingLot(amqp, levels=bus.settings.delay_levels)
-    await eventually(lambda: _count_is(lot, queue, 5), timeout=5)
+    await eventually(lambda: _count_is(lot, queue, 8), timeout=5)
     parked = await lot.list(queue)
     reasons = sorted(p.reason for p in parked)
-    assert reasons == ["malformed"] * 4 + ["unknown_type"]
+    assert reasons == ["malformed"] * 6 + ["too_large", "unknown_type"]
+    too_large = next(p for p in parked if p.reason == "too_large")
+    assert len(too_large.body) == 1024  # a bounded excerpt, not the whole body
+    assert too_large.headers["x-tradebus-body-bytes"] == 4107
     messages = " | ".join(p.exception_message for p in parked)
     assert "exceeds the 2048-byte limit" in messages
     assert "message has no CloudEvents headers" in messages

@@ -21,6 +21,7 @@ async def index_document(
     *,
     metadata: dict[str, str] | None = None,
     mark_indexed: bool = True,
+    max_tokens: int = 24,
 ) -> list[str]:
     """Store and embed one document; returns its chunk ids."""
     repo = KnowledgeRepository(db)
@@ -32,7 +33,7 @@ async def index_document(
         title=title,
         metadata=metadata or {},
     )
-    chunks = chunk_text(text, max_tokens=24, overlap_tokens=0)
+    chunks = chunk_text(text, max_tokens=max_tokens, overlap_tokens=0)
     await repo.store_chunks(
         tenant_id=tenant_id,
         document_id=document_id,

@@ -97,6 +97,19 @@ EXAMPLES = {
         "evidence": [{"source": "knowledge_base", "provider": "kb", "title": "t", "snippet": "s"}],
         "degraded": ["llm:rationale_skipped"],
     },
+    "notifier.webhook.deliver.v1": {"delivery_id": "msg_1", "subscription_id": "wh_1"},
+    "notifier.webhook.disabled.v1": {
+        "tenant_id": "a",
+        "subscription_id": "wh_1",
+        "url": "https://hooks.example/tradebus",
+        "reason": "endpoint returned 410",
+        "consecutive_failures": 1,
+        "disabled_at": "2026-01-01T00:00:00Z",
+    },
+    "tradebus.webhook.test.v1": {
+        "subscription_id": "wh_1",
+        "requested_at": "2026-01-01T00:00:00Z",
+    },
 }
 
 

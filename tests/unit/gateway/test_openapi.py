@@ -22,16 +22,26 @@ def test_every_error_status_is_documented_with_the_error_body() -> None:
     paths = spec()["paths"]
     expected = {
         ("/v1/rag/documents", "post"): {"202", "401", "413", "415", "422", "429", "503"},
-        ("/v1/tasks/{task_id}", "get"): {"200", "401", "404", "429"},
-        ("/v1/tasks/{task_id}/result", "get"): {"200", "401", "404", "409", "410", "429"},
-        ("/v1/tasks", "get"): {"200", "401", "422", "429"},
-        ("/v1/tasks/{task_id}", "delete"): {"200", "401", "404", "409", "429"},
+        ("/v1/tasks/{task_id}", "get"): {"200", "401", "404", "422", "429", "503"},
+        ("/v1/tasks/{task_id}/result", "get"): {
+            "200",
+            "401",
+            "404",
+            "409",
+            "410",
+            "422",
+            "429",
+            "503",
+        },
+        ("/v1/tasks", "get"): {"200", "401", "422", "429", "503"},
+        ("/v1/tasks/{task_id}/cancel", "post"): {"200", "401", "404", "409", "422", "429", "503"},
+        ("/v1/tasks/{task_id}", "delete"): {"204", "401", "404", "409", "422", "429", "503"},
         **{(path, "post"): ONLINE_STATUSES for path in ONLINE},
     }
     for (path, method), statuses in expected.items():
         responses = paths[path][method]["responses"]
         assert statuses <= set(responses), (path, method, sorted(responses))
-        for status in statuses - {"200", "202"}:
+        for status in statuses - {"200", "202", "204"}:
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
 
@@ -82,3 +92,17 @@ def test_reply_schemas_carry_the_reply_fields() -> None:
     assert {"score", "band", "factors", "evidence", "rationale", "degraded"} <= set(
         schemas["AssessOut"]["properties"]
     )
+
+
+def test_no_operation_documents_fastapis_own_validation_body() -> None:
+    # Every 422 the gateway sends is an ErrorBody; FastAPI's default would lie about it.
+    document = spec()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_metadata_keys_are_constrained_by_name_not_by_pattern_properties() -> None:
+    body = spec()["paths"]["/v1/rag/documents"]["post"]["requestBody"]["content"]
+    metadata = body["application/json"]["schema"]["properties"]["metadata"]
+    assert metadata["propertyNames"]["pattern"] == "^[A-Za-z0-9_:-]{1,64}$"
+    assert metadata["maxProperties"] == 32
+    assert "patternProperties" not in metadata

@@ -9,12 +9,12 @@ from tradebus_messaging.failures import (
     H_FIRST_FAILURE,
     H_ORIGINAL_ROUTING_KEY,
     FaultReason,
-    RetryPolicy,
     attempt_of,
     fault_headers,
     replay_headers,
     retry_headers,
 )
+from tradebus_messaging.retry import RetryPolicy
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

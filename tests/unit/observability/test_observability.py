@@ -33,6 +33,20 @@ def test_healthz_and_metrics() -> None:
     assert "python_info" in metrics.text
 
 
+def test_healthz_turns_503_when_liveness_fails() -> None:
+    alive = [True]
+
+    async def readiness() -> dict[str, bool]:
+        return {}
+
+    client = TestClient(health_app(readiness, lambda: alive[0]))
+    assert client.get("/healthz").status_code == 200
+    alive[0] = False
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unhealthy"}
+
+
 def test_log_lines_are_json_with_the_bound_context(capsys: pytest.CaptureFixture[str]) -> None:
     import structlog
 

@@ -1,7 +1,7 @@
 """Knowledge-base logic shared by the ingestion workers and dealbrain: parse, normalise,
 chunk, embed, exact vector search and BM25. No I/O to our infrastructure."""
 
-from .chunking import Chunk, chunk_text, content_hash, count_tokens, tokenize
+from .chunking import Chunk, chunk_text, content_hash, count_tokens, tokenize, truncate_to_tokens
 from .embedding import (
     Embedder,
     EmbeddingProviderError,
@@ -10,9 +10,10 @@ from .embedding import (
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
     build_embedder,
+    embed_query,
     l2_normalise,
 )
-from .lexical import BM25, bm25_rerank, terms
+from .lexical import BM25, Analyzer, bm25_rerank
 from .parsing import (
     SUPPORTED_TYPES,
     CorruptDocument,
@@ -24,10 +25,20 @@ from .parsing import (
     parse,
 )
 from .search import ExactIndex, Hit, VectorIndex, top_k
+from .segmentation import (
+    Segmenter,
+    cjk_bigrams,
+    close_cjk_gaps,
+    cut_cjk_sentences,
+    has_cjk,
+    jieba_words,
+    terms,
+)
 
 __all__ = [
     "BM25",
     "SUPPORTED_TYPES",
+    "Analyzer",
     "Chunk",
     "CorruptDocument",
     "Embedder",
@@ -37,21 +48,29 @@ __all__ = [
     "HashingEmbedder",
     "Hit",
     "OpenAIEmbedder",
+    "Segmenter",
     "SentenceTransformerEmbedder",
     "UnsupportedFormat",
     "VectorIndex",
     "bm25_rerank",
     "build_embedder",
     "chunk_text",
+    "cjk_bigrams",
+    "close_cjk_gaps",
     "content_hash",
     "count_tokens",
+    "cut_cjk_sentences",
     "decode_text",
     "detect_format",
+    "embed_query",
+    "has_cjk",
     "html_to_text",
+    "jieba_words",
     "l2_normalise",
     "normalize",
     "parse",
     "terms",
     "tokenize",
     "top_k",
+    "truncate_to_tokens",
 ]

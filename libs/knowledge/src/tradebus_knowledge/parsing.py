@@ -94,9 +94,10 @@ def html_to_text(html: str) -> str:
     if soup.title:
         soup.title.decompose()
     for tag in soup.find_all(_BLOCKS):
-        # Block boundaries become paragraph breaks so chunking can respect them.
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
+        # Block boundaries become paragraph breaks so chunking can respect them. Inside
+        # the tag, not beside it: inserting siblings is quadratic in a parent's children.
+        tag.insert(0, "\n\n")
+        tag.append("\n\n")
     body = soup.get_text()
     return f"{title}\n\n{body}" if title and title not in body[:200] else body
 

@@ -9,36 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from typing import Any
 
-import aio_pika
 import structlog
 from aio_pika.abc import AbstractConnection
-from yarl import URL
 
 from tradebus_contracts import Contract, Envelope, MessageKind, MessageRegistry
+from tradebus_contracts.faults import MessageFaulted
 
-from .consumer import Consumer, Endpoint, _Fault
+from .consumer import Consumer
 from .context import Handler
-from .declare import TopologyConflict, declare
+from .declare import declare
+from .dispatch import Dispatcher
+from .endpoint import Endpoint
+from .envelopes import envelope_for
 from .errors import BrokerUnavailable, UnroutableMessage
-from .failures import (
-    H_ATTEMPT,
-    H_FIRST_FAILURE,
-    H_LAST_FAILURE,
-    H_ORIGINAL_EXCHANGE,
-    H_ORIGINAL_ROUTING_KEY,
-    RetryPolicy,
-)
 from .inbox import Inbox
-from .metrics import PUBLISHED
-from .publisher import Publisher, exchange_for
+from .metrics import PUBLISHED, QueueMetrics
+from .outcomes import Outcomes
+from .publisher import Publisher, build_message, exchange_for
+from .retry import RetryPolicy
 from .rpc import RpcClient, RpcReplier
 from .settings import BusSettings
-from .topology import COMMANDS, EVENTS, QueueType, Topology, base_topology, endpoint_topology
+from .supervisor import ConnectionSupervisor
+from .topology import (
+    COMMANDS,
+    EVENTS,
+    RETRY,
+    QueueType,
+    Topology,
+    base_topology,
+    delay_routing_key,
+)
+from .wiring import consumer_for, topology_of
 
 log = structlog.get_logger("tradebus.bus")
 
@@ -56,18 +59,18 @@ class Bus:
         self._inbox = inbox
         self._source = f"tradebus/{settings.service}"
         self._policy = RetryPolicy(
-            settings.max_attempts, settings.retry_base_seconds, settings.retry_cap_seconds
+            settings.max_attempts,
+            settings.retry_base_seconds,
+            settings.retry_cap_seconds,
+            outage_budget_seconds=settings.outage_budget_seconds,
+            outage_cap_seconds=settings.outage_retry_cap_seconds,
         )
         self._endpoints: list[Endpoint] = []
         self._consumers: list[Consumer] = []
         self._publisher = Publisher(timeout=settings.publish_timeout_seconds)
         self._rpc = RpcClient(registry, source=self._source)
         self._replier = RpcReplier(source=self._source)
-        self._connection: AbstractConnection | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
-        self._up = asyncio.Event()
-        self._first_error: BaseException | None = None
+        self._connector = ConnectionSupervisor(settings, setup=self._setup, detach=self._detach)
 
     # -- wiring ------------------------------------------------------------
 
@@ -84,6 +87,7 @@ class Bus:
         bind_keys: Iterable[str] = (),
         expires_seconds: float | None = None,
         parking: str | None = None,
+        time_limit_seconds: float | None = None,
     ) -> None:
         """Consume `message_types` from the queue `queue` (`<service>.<handler>`).
 
@@ -109,6 +113,7 @@ class Bus:
                 bind_keys=tuple(bind_keys),
                 expires_ms=None if expires_seconds is None else int(expires_seconds * 1000),
                 parking=parking,
+                time_limit_seconds=time_limit_seconds or self.settings.handler_time_limit_seconds,
             )
         )
 
@@ -121,9 +126,11 @@ class Bus:
         prefetch: int | None = None,
         concurrency: int | None = None,
         queue_type: QueueType = "classic",
+        time_limit_seconds: float | None = None,
     ) -> None:
         """Answer RPC requests of `request_type`. The handler returns the reply
-        contract; an exception becomes an error reply, never silence.
+        contract; an exception becomes an error reply, never silence. A request that
+        cannot be read is answered with an error when it can be, and parked.
 
         RPC queues default to classic: a request is worthless after its deadline,
         so replicated storage would add latency and buy nothing."""
@@ -140,29 +147,37 @@ class Bus:
                 concurrency=concurrency or self.settings.concurrency,
                 queue_type=queue_type,
                 rpc=True,
+                time_limit_seconds=time_limit_seconds or self.settings.handler_time_limit_seconds,
             )
         )
 
     def _add(self, endpoint: Endpoint) -> None:
         if any(e.queue == endpoint.queue for e in self._endpoints):
             raise ValueError(f"queue {endpoint.queue} is already subscribed")
-        if self._supervisor is not None:
+        if self._connector.running:
             raise RuntimeError("subscribe before start()")
         self._endpoints.append(endpoint)
-        self._consumers.append(
-            Consumer(
-                endpoint,
+        self._consumers.append(self._consumer(endpoint))
+
+    def _consumer(self, endpoint: Endpoint) -> Consumer:
+        metrics = QueueMetrics(endpoint.queue)
+        return consumer_for(
+            endpoint,
+            settings=self.settings,
+            policy=self._policy,
+            outcomes=Outcomes(
+                queue=endpoint.queue,
+                parking_key=endpoint.parking_key,
                 publisher=self._publisher,
-                policy=self._policy,
                 levels=self.settings.delay_levels,
                 service=self.settings.service,
                 host=self.settings.host,
-                max_body_bytes=self.settings.max_body_bytes,
-                inbox=self._inbox,
-                publish_follow_up=self.publish,
+                parked_body_max_bytes=self.settings.parked_body_max_bytes,
+                metrics=metrics,
                 on_fault=self._publish_fault,
-                replier=self._replier if endpoint.rpc else None,
-            )
+            ),
+            dispatcher=Dispatcher(endpoint, self._inbox, self.publish, metrics),
+            replier=self._replier if endpoint.rpc else None,
         )
 
     def topology(self) -> Topology:
@@ -170,112 +185,27 @@ class Bus:
         s = self.settings
         topo = base_topology(s.delay_levels)
         for e in self._endpoints:
-            topo = topo + endpoint_topology(
-                e.queue,
-                exchange=e.exchange,
-                routing_keys=e.routing_keys,
-                levels=s.delay_levels,
-                queue_type=e.queue_type,
-                delivery_limit=s.delivery_limit,
-                dead_letter=not e.rpc,
-                expires_ms=e.expires_ms,
-                parking=e.parking,
-            )
+            topo = topo + self._endpoint_topology(e)
         return topo
+
+    def _endpoint_topology(self, e: Endpoint) -> Topology:
+        return topology_of(e, self.settings)
 
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self, *, wait: bool = True) -> None:
-        if self._supervisor is not None:
+        if self._connector.running:
             return
-        self._stopping.clear()
-        self._supervisor = asyncio.create_task(self._supervise(), name="tradebus-bus")
-        if not wait:
-            return
-        waiter = asyncio.create_task(self._up.wait())
-        done, _ = await asyncio.wait(
-            {waiter, self._supervisor},
-            timeout=self.settings.connect_timeout_seconds,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if waiter not in done:
-            waiter.cancel()
-            error = self._first_error
-            await self.stop()
-            if isinstance(error, TopologyConflict):
-                raise error
-            raise BrokerUnavailable(
-                f"could not connect to RabbitMQ at {_redact(self.settings.url)} within "
-                f"{self.settings.connect_timeout_seconds}s: {error!r}. Is rabbitmq-server "
-                "running? (scripts/ensure-rabbitmq.sh starts the local one)"
-            )
+        await self._connector.start(wait=wait)
 
     async def stop(self) -> None:
         """Graceful: stop consuming, let in-flight handlers finish within the
         grace period, ack what finished, close the connection."""
         grace = self.settings.shutdown_grace_seconds
-        # Consumers first: the supervisor detaches them once it sees _stopping,
-        # and in-flight handlers must still be able to ack on their channel.
+        # Consumers first: in-flight handlers must still be able to ack on their
+        # channel; the connection closes after.
         await asyncio.gather(*(c.stop(grace) for c in self._consumers), return_exceptions=True)
-        self._stopping.set()
-        connection = self._connection
-        if connection is not None and not connection.is_closed:
-            await connection.close()
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-            self._supervisor = None
-        self._up.clear()
-
-    async def _supervise(self) -> None:
-        failures = 0
-        while not self._stopping.is_set():
-            connection: AbstractConnection | None = None
-            try:
-                connection = await aio_pika.connect(
-                    self.settings.url,
-                    timeout=self.settings.connect_timeout_seconds,
-                    client_properties={
-                        "connection_name": f"{self.settings.service}@{self.settings.host}"
-                    },
-                )
-                self._connection = connection
-                lost = asyncio.Event()
-                # A plain connection's closed() resolves only on our own close();
-                # the close callbacks also fire when the broker or network drops it.
-                connection.close_callbacks.add(lambda *_, lost=lost: lost.set())
-                await self._setup(connection)
-                failures = 0
-                self._up.set()
-                log.info("bus connected", consumers=len(self._consumers))
-                stop_wait = asyncio.ensure_future(self._stopping.wait())
-                lost_wait = asyncio.ensure_future(lost.wait())
-                await asyncio.wait({stop_wait, lost_wait}, return_when=asyncio.FIRST_COMPLETED)
-                stop_wait.cancel()
-                lost_wait.cancel()
-                if self._stopping.is_set():
-                    return
-                log.warning("lost connection to RabbitMQ; reconnecting")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._first_error = self._first_error or exc
-                failures += 1
-                log.warning("bus connection attempt failed", error=repr(exc), attempt=failures)
-            finally:
-                self._up.clear()
-                self._detach()
-                if (
-                    connection is not None
-                    and not connection.is_closed
-                    and not self._stopping.is_set()
-                ):
-                    with contextlib.suppress(Exception):
-                        await connection.close()
-            delay = min(self.settings.reconnect_max_seconds, 0.2 * 2 ** min(failures, 8))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), random.uniform(delay / 2, delay))
+        await self._connector.stop()
 
     async def _setup(self, connection: AbstractConnection) -> None:
         channel = await connection.channel()
@@ -290,11 +220,6 @@ class Bus:
         for consumer in self._consumers:
             await consumer.start(connection)
 
-    def _connection_url(self) -> URL:
-        # Operators find a process's connection in the management UI by this name.
-        name = f"{self.settings.service}@{self.settings.host}"
-        return URL(self.settings.url).update_query(name=name)
-
     def _detach(self) -> None:
         self._publisher.detach()
         self._rpc.detach()
@@ -306,8 +231,7 @@ class Bus:
 
     @property
     def connected(self) -> bool:
-        c = self._connection
-        return self._up.is_set() and c is not None and c.connected.is_set()
+        return self._connector.connected
 
     def readiness(self) -> dict[str, bool]:
         checks = {"rabbitmq": self.connected and self._publisher.ready}
@@ -315,12 +239,18 @@ class Bus:
             checks[f"consumer:{consumer.endpoint.queue}"] = consumer.alive
         return checks
 
+    def healthy(self) -> bool:
+        """Liveness: false once a consumer has been missing past the bound, so the
+        orchestrator restarts a process that cannot recover by itself."""
+        bound = self.settings.consumer_missing_unhealthy_seconds
+        return all(c.missing_for() < bound for c in self._consumers)
+
     def in_flight(self) -> dict[str, int]:
         return {c.endpoint.queue: c.in_flight for c in self._consumers}
 
     async def queue_depth(self, queue: str) -> int:
         """Ready messages in `queue` (passive declare; cheap, no management API)."""
-        connection = self._connection
+        connection = self._connector.connection
         if connection is None or connection.is_closed:
             raise BrokerUnavailable("not connected to RabbitMQ")
         channel = await connection.channel()
@@ -343,33 +273,26 @@ class Bus:
         correlation_id: str | None = None,
         traceparent: str | None = None,
         message_id: str | None = None,
+        task_id: str | None = None,
     ) -> Envelope:
         """Publish a command or event and return its envelope once the broker
         confirmed it. A command nobody consumes raises UnroutableMessage; an
         event nobody subscribes to is counted and dropped (that is a fact with
         no audience, not a failure). A deterministic `message_id` lets a
-        re-publish (after a crash or by a reconciler) be recognised by inboxes."""
-        if causation is not None:
-            envelope = causation.caused(
-                payload.message_type,
-                self._source,
-                subject=subject,
-                **({"tenant_id": tenant_id} if tenant_id else {}),
-                **({"id": message_id} if message_id else {}),
-            )
-        else:
-            envelope = Envelope(
-                type=payload.message_type,
-                source=self._source,
-                tenant_id=tenant_id,
-                subject=subject,
-                correlation_id=correlation_id,
-                traceparent=traceparent,
-            )
-            if message_id:  # the conversation starts here: it is named after the message
-                envelope = envelope.with_(
-                    id=message_id, correlation_id=correlation_id or message_id
-                )
+        re-publish (after a crash or by a reconciler) be recognised by inboxes.
+        `task_id` names the task the message works on (inherited from `causation`):
+        if the message is ever parked, that task is failed with the reason."""
+        envelope = envelope_for(
+            payload.message_type,
+            self._source,
+            tenant_id=tenant_id,
+            subject=subject,
+            causation=causation,
+            correlation_id=correlation_id,
+            traceparent=traceparent,
+            message_id=message_id,
+            task_id=task_id,
+        )
         exchange = exchange_for(payload.kind)
         try:
             await self._publisher.publish(payload, envelope, exchange=exchange)
@@ -383,6 +306,38 @@ class Bus:
             PUBLISHED.labels(exchange, "error").inc()
             raise
         PUBLISHED.labels(exchange, "ok").inc()
+        return envelope
+
+    async def publish_delayed(
+        self,
+        payload: Contract,
+        *,
+        queue: str,
+        delay_seconds: int,
+        causation: Envelope | None = None,
+        tenant_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Envelope:
+        """Deliver `payload` to the queue `queue` after `delay_seconds` (whole seconds,
+        up to the delay network's 2^levels - 1), through the broker's delay network:
+        nothing sleeps, nothing holds a prefetch slot meanwhile, a restart loses
+        nothing. Confirmed like any publish; for jobs a handler schedules itself
+        (e.g. a webhook's next attempt on its own schedule)."""
+        envelope = envelope_for(
+            payload.message_type,
+            self._source,
+            tenant_id=tenant_id,
+            causation=causation,
+            message_id=message_id,
+        )
+        routing = delay_routing_key(delay_seconds, queue, self.settings.delay_levels)
+        message = build_message(payload.model_dump_json().encode(), envelope)
+        try:
+            await self._publisher.publish_raw(RETRY, routing, message)
+        except Exception:
+            PUBLISHED.labels(RETRY, "error").inc()
+            raise
+        PUBLISHED.labels(RETRY, "ok").inc()
         return envelope
 
     async def request(
@@ -402,54 +357,12 @@ class Bus:
             traceparent=traceparent,
         )
 
-    async def _publish_fault(self, headers: dict[str, Any], fault: _Fault) -> None:
-        """Parking is an event: alerting and dashboards learn of it at once."""
-        now = datetime.now(UTC)
-        try:
-            from tradebus_contracts.faults import MessageFaulted
-
-            event = MessageFaulted(
-                message_id=str(headers.get("cloudEvents:id") or "unknown"),
-                faulted_type=_opt(headers.get("cloudEvents:type")),
-                queue=str(headers.get("x-tradebus-original-queue", "")),
-                service=self.settings.service,
-                host=self.settings.host,
-                exception_type=fault.exc_type,
-                exception_message=fault.message,
-                attempts=int(headers.get(H_ATTEMPT, 1)),
-                original_exchange=str(headers.get(H_ORIGINAL_EXCHANGE, "")),
-                original_routing_key=str(headers.get(H_ORIGINAL_ROUTING_KEY, "")),
-                first_failure_at=_parse_time(headers.get(H_FIRST_FAILURE)) or now,
-                last_failure_at=_parse_time(headers.get(H_LAST_FAILURE)) or now,
-                reason=fault.reason.value,
-                tenant_id=_opt(headers.get("cloudEvents:tenantid")),
-                correlation_id=_opt(headers.get("cloudEvents:correlationid")),
-            )
-            await self.publish(
-                event, tenant_id=event.tenant_id, correlation_id=event.correlation_id
-            )
-        except Exception:
-            # The message itself is safe in the parking lot; only the alert is lost.
-            log.exception("could not publish message faulted event")
-
-
-def _opt(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(_opt(value) or "")
-    except ValueError:
-        return None
-
-
-def _redact(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    async def _publish_fault(self, event: MessageFaulted) -> None:
+        """Parking is an event: alerting, dashboards and the task watchdog learn of it
+        at once. Not caused by the parked message, so it starts its own trail."""
+        await self.publish(
+            event,
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            task_id=event.task_id,
+        )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tradebus_contracts import Contract, Envelope
@@ -31,6 +32,33 @@ class MessageContext:
     deadline: datetime | None
     session: Any | None  # a MongoDB client session when the inbox runs a transaction
     _publish: _Publish
+    replayed: bool = False  # sent back from the parking lot by an operator
+    # The handler's time budget (the endpoint's limit, or less when a deadline is
+    # nearer); past it the handler is cancelled.
+    time_limit: float | None = None
+    _last_attempt: bool = False
+    _parks: Callable[[BaseException], bool] | None = None
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def is_last_attempt(self) -> bool:
+        """True when a failure now parks the message (no retry follows), whatever
+        the error; see `parks` for a specific error (outages retry regardless)."""
+        return self._last_attempt
+
+    def parks(self, exc: BaseException) -> bool:
+        """Whether raising `exc` from the handler sends the message to the parking
+        lot (a permanent error, or the last attempt and not an outage)."""
+        return self._parks(exc) if self._parks is not None else True
+
+    def remaining_seconds(self) -> float | None:
+        """Seconds left before the hard time limit (or the request's deadline)."""
+        limits = []
+        if self.time_limit is not None:
+            limits.append(self.time_limit - (time.monotonic() - self._started))
+        if self.deadline is not None:
+            limits.append((self.deadline - datetime.now(UTC)).total_seconds())
+        return max(0.0, min(limits)) if limits else None
 
     @property
     def tenant_id(self) -> str | None:

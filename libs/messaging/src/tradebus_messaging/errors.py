@@ -43,3 +43,12 @@ class RemoteError(RpcError):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+class OutageError(Exception):
+    """Raised (or wrapped) by an adapter when its infrastructure is unreachable: the
+    message rides out the outage on the delay network without spending attempts."""
+
+
+class HandlerTimeout(Exception):
+    """The handler ran past its endpoint's hard time limit and was cancelled."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +22,10 @@ H_FAILED_SERVICE = "x-tradebus-failed-service"
 H_FAILED_HOST = "x-tradebus-failed-host"
 H_FAULT_REASON = "x-tradebus-fault-reason"
 H_DEADLINE = "x-tradebus-deadline"
+H_REPLAYED = "x-tradebus-replayed"
+H_OUTAGE_RETRIES = "x-tradebus-outage-retries"
+H_BODY_BYTES = "x-tradebus-body-bytes"
+H_BODY_TRUNCATED = "x-tradebus-body-truncated"
 
 # Broker bookkeeping that must not follow a message we republish ourselves.
 _BROKER_HEADERS = (
@@ -42,25 +46,25 @@ class FaultReason(StrEnum):
     PERMANENT = "permanent"
     RETRIES_EXHAUSTED = "retries_exhausted"
     MALFORMED = "malformed"
+    TOO_LARGE = "too_large"
     UNKNOWN_TYPE = "unknown_type"
     DELIVERY_LIMIT = "delivery_limit"
+    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int
-    base_seconds: float
-    cap_seconds: float
+class Fault:
+    """Why a message goes to the parking lot; the faulted event is built from this."""
 
-    def backoff(self, attempt: int, rng: random.Random | None = None) -> int:
-        """Exponential backoff with full jitter, in whole seconds (the delay
-        network's resolution), never below one second."""
-        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** (attempt - 1)))
-        value = (rng or random).uniform(0, ceiling)
-        return max(1, round(value))
+    reason: FaultReason
+    exc_type: str
+    message: str
+    stacktrace: str | None = None
 
-    def exhausted(self, attempt: int) -> bool:
-        return attempt >= self.max_attempts
+    @classmethod
+    def of(cls, reason: FaultReason, exc: BaseException) -> Fault:
+        trace = "".join(traceback.format_exception(exc))
+        return cls(reason, exception_type_name(exc), str(exc), trace)
 
 
 def attempt_of(headers: Mapping[str, Any] | None) -> int:
@@ -137,6 +141,8 @@ def replay_headers(headers: Mapping[str, Any] | None) -> dict[str, Any]:
     the failure history stays for the record."""
     out = clean_headers(headers)
     out[H_ATTEMPT] = 1
+    out[H_REPLAYED] = True
+    out.pop(H_OUTAGE_RETRIES, None)
     out.pop(H_FAULT_REASON, None)
     out.pop(H_STACKTRACE, None)
     return out

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES = Counter(
     "tradebus_messages_total",
     "Messages seen by a consumer, by outcome "
-    "(consumed, acked, retried, parked, duplicate, requeued, expired).",
+    "(consumed, acked, retried, parked, duplicate, requeued, expired, dropped, timed_out).",
     ["queue", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
@@ -38,6 +38,7 @@ class QueueMetrics:
     __slots__ = (
         "acked",
         "consumed",
+        "dropped",
         "duplicate",
         "expired",
         "handler",
@@ -45,6 +46,7 @@ class QueueMetrics:
         "parked",
         "requeued",
         "retried",
+        "timed_out",
         "up",
     )
 
@@ -56,6 +58,8 @@ class QueueMetrics:
         self.duplicate = MESSAGES.labels(queue, "duplicate")
         self.requeued = MESSAGES.labels(queue, "requeued")
         self.expired = MESSAGES.labels(queue, "expired")  # RPC requests past their deadline
+        self.dropped = MESSAGES.labels(queue, "dropped")  # RPC requests nobody can answer
+        self.timed_out = MESSAGES.labels(queue, "timed_out")  # handlers past their limit
         self.handler = HANDLER_SECONDS.labels(queue)
         self.in_flight = IN_FLIGHT.labels(queue)
         self.up = CONSUMER_UP.labels(queue)

@@ -13,6 +13,7 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
 from .failures import (
     H_ATTEMPT,
+    H_BODY_TRUNCATED,
     H_EXCEPTION_MESSAGE,
     H_EXCEPTION_TYPE,
     H_FAULT_REASON,
@@ -121,6 +122,9 @@ class ParkingLot:
                     break
                 if message_ids is not None and msg.message_id not in message_ids:
                     continue  # left unacked: requeued when the channel closes
+                if (msg.headers or {}).get(H_BODY_TRUNCATED):
+                    continue  # only a bounded excerpt was kept: nothing to replay
+
                 target = _text((msg.headers or {}).get(H_ORIGINAL_QUEUE)) or queue
                 copy = aio_pika.Message(
                     msg.body,

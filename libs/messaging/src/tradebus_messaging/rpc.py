@@ -193,8 +193,11 @@ class RpcReplier:
 
 
 def _describe(exc: BaseException | None, result: Any) -> tuple[str, str, bool]:
+    from .decode import Rejected
     from .errors import PermanentError
 
+    if isinstance(exc, Rejected):  # the request itself is unreadable
+        return "invalid_request", f"{exc.fault.reason.value}: {exc.fault.message}", False
     if exc is None:
         return "bad_reply", f"handler returned {type(result).__name__}, not a contract", False
     if isinstance(exc, PermanentError):

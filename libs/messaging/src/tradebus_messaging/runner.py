@@ -63,7 +63,9 @@ async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> No
             loop.add_signal_handler(sig, stop.set)
 
     health = await serve_health(
-        health_app(lambda: readiness(worker)), host=worker.http_host, port=worker.http_port
+        health_app(lambda: readiness(worker), worker.bus.healthy),
+        host=worker.http_host,
+        port=worker.http_port,
     )
     try:
         if worker.on_start is not None:
@@ -95,6 +97,10 @@ class WorkerSettings(BaseSettings):
     http_port: int = Field(8080, validation_alias="TRADEBUS_HTTP_PORT")
     log_level: str = Field("INFO", validation_alias="TRADEBUS_LOG_LEVEL")
     log_json: bool = Field(True, validation_alias="TRADEBUS_LOG_JSON")
+    # A worker started while MongoDB or the broker is down waits this long for it.
+    startup_outage_seconds: float = Field(
+        300.0, ge=0, validation_alias="TRADEBUS_STARTUP_OUTAGE_SECONDS"
+    )
 
 
 def main(service: str, build: Callable[[], Awaitable[Worker]], settings: WorkerSettings) -> None:
@@ -105,6 +111,24 @@ def main(service: str, build: Callable[[], Awaitable[Worker]], settings: WorkerS
     configure_logging(service, settings.log_level, json=settings.log_json)
 
     async def run() -> None:
-        await run_worker(await build())
+        await run_worker(await build_riding_out_outages(build, settings.startup_outage_seconds))
 
     asyncio.run(run())
+
+
+async def build_riding_out_outages(build: Callable[[], Awaitable[Worker]], budget: float) -> Worker:
+    """Build the worker; while the database or broker is unreachable (a pod restarted
+    during an outage) keep trying for `budget` seconds instead of crash-looping."""
+    from .retry import is_outage
+
+    deadline = asyncio.get_running_loop().time() + budget
+    delay = 0.5
+    while True:
+        try:
+            return await build()
+        except Exception as exc:
+            if not is_outage(exc) or asyncio.get_running_loop().time() + delay > deadline:
+                raise
+            log.warning("start-up waits for its infrastructure", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -37,10 +37,24 @@ class BusSettings(BaseSettings):
     delivery_limit: int = Field(default=20, ge=1)
     retry_base_seconds: float = Field(default=1.0, gt=0)
     retry_cap_seconds: float = Field(default=300.0, gt=0)
+    # Outages of MongoDB or the broker retry for this long after the first failure,
+    # without spending attempts, waiting at most `outage_retry_cap_seconds` between tries.
+    outage_budget_seconds: float = Field(default=900.0, ge=0)
+    outage_retry_cap_seconds: float = Field(default=30.0, gt=0)
+    # A delivery the broker redelivered this often (its consumer kept dying) is parked
+    # by the runtime, with a reason and a faulted event, before x-delivery-limit drops it.
+    poison_redeliveries: int = Field(default=10, ge=1)
+    # Default hard time limit of one handler run; `subscribe(time_limit_seconds=...)`
+    # overrides it per endpoint.
+    handler_time_limit_seconds: float = Field(default=600.0, gt=0)
     # Binary delay levels: 2^0 .. 2^(levels-1) seconds; max delay = 2^levels - 1 s.
     delay_levels: int = Field(default=18, ge=1, le=28)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # Parked copies keep at most this much of the body (plus its size): bounded disk.
+    parked_body_max_bytes: int = Field(default=65_536, ge=0)
+    # /healthz fails when a consumer has been missing this long (Kubernetes restarts it).
+    consumer_missing_unhealthy_seconds: float = Field(default=120.0, gt=0)
     connect_timeout_seconds: float = 10.0
     reconnect_max_seconds: float = 10.0
     shutdown_grace_seconds: float = 25.0

@@ -163,6 +163,7 @@ def endpoint_topology(
     dead_letter: bool = True,
     expires_ms: int | None = None,
     parking: str | None = None,
+    parking_lot: bool | None = None,
 ) -> Topology:
     """A consumer endpoint: its work queue, its parking lot and the bindings that feed both.
 
@@ -170,7 +171,8 @@ def endpoint_topology(
     (`x-expires`): a per-replica queue must not outlive a dead replica. `parking` names
     the endpoint whose parking lot (`<parking>.dlq`, routing key `<parking>`) takes this
     queue's failures, so replicas with queues of their own share one durable parking
-    lot instead of leaving one behind per replica."""
+    lot instead of leaving one behind per replica. `parking_lot` declares the lot even
+    without broker dead-lettering (RPC queues: the runtime parks what it cannot read)."""
     parking_key = parking or queue
     args = work_queue_arguments(
         queue, queue_type=queue_type, delivery_limit=delivery_limit, parking=parking_key
@@ -184,7 +186,7 @@ def endpoint_topology(
     queues = [QueueSpec(queue, args)]
     bindings = [BindingSpec(exchange, queue, key) for key in routing_keys]
     bindings.append(BindingSpec(DELIVER, queue, deliver_routing_key(queue, levels)))
-    if dead_letter:
+    if dead_letter if parking_lot is None else parking_lot:
         queues.append(QueueSpec(parking_queue(parking_key), {"x-queue-type": "quorum"}))
         bindings.append(BindingSpec(DLX, parking_queue(parking_key), parking_key))
     return Topology((), tuple(queues), tuple(bindings))

@@ -15,10 +15,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
+Liveness = Callable[[], bool]
 
 
-def health_app(readiness: Readiness) -> Starlette:
+def health_app(readiness: Readiness, liveness: Liveness | None = None) -> Starlette:
     async def healthz(_: Request) -> Response:
+        # Unhealthy only for what a restart fixes (e.g. a consumer that cannot come
+        # back); a broker outage is readiness, or every pod would restart at once.
+        if liveness is not None and not liveness():
+            return JSONResponse({"status": "unhealthy"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:

@@ -2,7 +2,8 @@
 
 Passages arrive either as parsed documents (paragraphs, list items, hard-wrapped
 lines) or as stored chunks (one line, single-spaced), so sentence boundaries come
-from punctuation, blank lines and list markers, never from a bare line break."""
+from punctuation (English, and Chinese through `cut_cjk_sentences`), blank lines and
+list markers, never from a bare line break."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
-from tradebus_knowledge import terms
+from tradebus_knowledge import cut_cjk_sentences, has_cjk, terms
+from tradebus_knowledge.segmentation import CJK_CHARS
 
 # Function words, plus the words that frame a question rather than carry its topic.
 _STOPWORDS = frozenset(
@@ -22,6 +24,12 @@ _STOPWORDS = frozenset(
     then there these they this those through to too under until up us very was we were
     what when where which while who whom whose why will with would you your yours
     mean means meaning explain describe define definition know say says said""".split()  # noqa: SIM905
+) | frozenset(
+    # Chinese question framing and particles, as the characters and bigrams `terms`
+    # makes of them.
+    """什么 是什 么是 多少 少是 是多 怎么 怎样 如何 哪些 哪个 哪里 是否 请问 为什
+    为何 何时 是谁 有哪 我们 你们 是的 一下 可以 能否 应该 需要
+    的 了 吗 呢 么 什 哪 是 吧 啊 怎 呀""".split()  # noqa: SIM905
 )
 _BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|>)")
 _MARKUP = re.compile(r"^\s*(#{1,6}\s+|[-*+•]\s+|\d{1,3}[.)]\s+|>\s*)|\*\*|__|`")
@@ -30,7 +38,7 @@ _RULE = re.compile(r"^[\s|:\-=*_]*$")
 _BOUNDARY = re.compile(
     "(?<=[.!?])\\s+(?=[\"'\u201c\u2018(\\[]?[A-Z0-9])"
     "|(?<=[.!?][\"'\u201d\u2019)\\]])\\s+"
-    r"|(?<=[\u3002\uff01\uff1f])\s*"
+    f"|(?<=[.!?])\\s+(?=[{CJK_CHARS}])"  # an English sentence followed by a Chinese one
 )
 _ABBREVIATIONS = frozenset(
     ("e.g.", "i.e.", "vs.", "no.", "nr.", "mr.", "mrs.", "ms.", "dr.", "inc.", "ltd.", "co.",
@@ -50,7 +58,12 @@ def stem(term: str) -> str:
 
 
 def content_terms(text: str) -> list[str]:
-    return [stem(t) for t in terms(text) if t not in _STOPWORDS and (len(t) > 1 or t.isdigit())]
+    # A single CJK character is a word (or part of one); a single Latin letter is not.
+    return [
+        stem(t)
+        for t in terms(text)
+        if t not in _STOPWORDS and (len(t) > 1 or t.isdigit() or has_cjk(t))
+    ]
 
 
 def _blocks(text: str) -> Iterable[str]:
@@ -73,7 +86,8 @@ def split_sentences(text: str) -> list[str]:
     for block in _blocks(text):
         block = " ".join(block.split())
         pending = ""
-        for piece in _BOUNDARY.split(block):
+        pieces = (p for part in _BOUNDARY.split(block) for p in cut_cjk_sentences(part))
+        for piece in pieces:
             if not piece:
                 continue
             pending = f"{pending} {piece}" if pending else piece

@@ -22,7 +22,9 @@ from .summary import summarize
 from .types import Answer, Passage
 
 NO_ANSWER = "The available documents do not answer this question."
-_END = re.compile("^(.*?)([.!?\u3002\uff01\uff1f]+[\"'\u201d\u2019)\\]]*)$", re.DOTALL)
+_END = re.compile(
+    "^(.*?)([.!?;\u3002\uff01\uff1f\uff1b\u2026]+[\"'\u201d\u2019\u300d\u300f)\\]]*)$", re.DOTALL
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from tradebus_knowledge import count_tokens
+from tradebus_knowledge import count_tokens, truncate_to_tokens
 
 from ._text import content_terms, cosine, split_sentences
 
@@ -41,7 +41,7 @@ def summarize(texts: Sequence[str], *, max_tokens: int) -> str:
         chosen.append(i)
         budget -= costs[i]
     if not chosen:  # every sentence is longer than the budget: cut the most central one
-        return _truncate(sentences[ranked[0]], max_tokens)
+        return truncate_to_tokens(sentences[ranked[0]], max_tokens)
     return " ".join(sentences[i] for i in sorted(chosen))
 
 
@@ -56,15 +56,3 @@ def _tfidf(counts: list[Counter[str]]) -> list[dict[str, float]]:
         norm = math.sqrt(sum(v * v for v in raw.values())) or 1.0
         vectors.append({t: v / norm for t, v in raw.items()})
     return vectors
-
-
-def _truncate(sentence: str, max_tokens: int) -> str:
-    words: list[str] = []
-    used = 0
-    for word in sentence.split():
-        cost = count_tokens(word)
-        if used + cost > max_tokens:
-            break
-        words.append(word)
-        used += cost
-    return " ".join(words)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from tradebus_knowledge import Embedder
+from tradebus_knowledge import Embedder, embed_query
 from tradebus_storage import KnowledgeRepository, StoredChunk
 
 from .index import TenantIndex
@@ -83,7 +83,7 @@ class TenantIndexCache:
         entry = await self._entry(tenant_id)
         if len(entry.index) == 0:
             return []
-        vector = (await self._embedder.embed([query]))[0]
+        vector = (await embed_query(self._embedder, [query]))[0]
         hits = entry.index.search(vector, k, filters or {})
         if not hits:
             return []

@@ -15,16 +15,38 @@ from .knowledge import (
 from .leases import LeaseRepository
 from .settings import MongoSettings
 from .task_flow import TaskFlow
-from .tasks import ALLOWED, TERMINAL, Task, TaskRepository, can_transition, new_task_id
+from .tasks import (
+    ALLOWED,
+    DEADLINE_EXCEEDED,
+    REVIVABLE_CODES,
+    TERMINAL,
+    Task,
+    TaskRepository,
+    can_transition,
+    new_task_id,
+)
+from .webhook_deliveries import Attempt, Delivery, DeliveryLog, DeliveryState, delivery_id
+from .webhooks import (
+    SigningSecret,
+    WebhookRepository,
+    WebhookSubscription,
+    new_signing_secret,
+)
 
 __all__ = [
     "ALLOWED",
+    "DEADLINE_EXCEEDED",
     "INDEXED",
+    "REVIVABLE_CODES",
     "TERMINAL",
     "AlreadyProcessed",
+    "Attempt",
     "Blob",
     "BlobNotFound",
     "BlobStore",
+    "Delivery",
+    "DeliveryLog",
+    "DeliveryState",
     "IndexedDocument",
     "KnowledgeRepository",
     "LeaseRepository",
@@ -32,14 +54,19 @@ __all__ = [
     "MongoInbox",
     "MongoSettings",
     "NewChunk",
+    "SigningSecret",
     "StoredChunk",
     "Task",
     "TaskFlow",
     "TaskRepository",
     "TenantVectors",
+    "WebhookRepository",
+    "WebhookSubscription",
     "can_transition",
     "chunk_id",
     "create_client",
+    "delivery_id",
+    "new_signing_secret",
     "new_task_id",
     "ping",
 ]

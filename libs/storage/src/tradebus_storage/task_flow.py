@@ -46,10 +46,16 @@ class TaskFlow:
             await self._say(moved, previous)
         return moved
 
-    async def start(self, tenant_id: str, task_id: str) -> Task | None:
+    async def start(self, tenant_id: str, task_id: str, *, replayed: bool = False) -> Task | None:
         """queued/retrying → running; a task already running (a redelivery after a crash)
-        continues; None when the task is gone or finished (cancelled included)."""
+        continues; None when the task is gone or finished (cancelled included).
+
+        `replayed` (the message came back from the parking lot): a task that failed by
+        a fault is revived first (failed → queued → running), so the replay can still
+        succeed; any other finished task stays finished."""
         task = await self._tasks.get(tenant_id, task_id)
+        if task is not None and task.status is TaskStatus.FAILED and replayed:
+            task = await self.revive(tenant_id, task_id, "message replayed from the parking lot")
         if task is None or task.status in TERMINAL:
             return None
         if task.status is TaskStatus.RUNNING:
@@ -63,9 +69,34 @@ class TaskFlow:
         task = await self._tasks.get(tenant_id, task_id)
         return task if task is not None and task.status is TaskStatus.RUNNING else None
 
-    async def fail(self, tenant_id: str, task_id: str, code: str, message: str) -> Task | None:
+    async def revive(self, tenant_id: str, task_id: str, reason: str) -> Task | None:
+        """failed → queued when the failure was a fault (see TaskRepository.revive)."""
+        revived = await self._tasks.revive(tenant_id, task_id, reason)
+        if revived is None:
+            log.info("task not revived: not failed by a fault", task_id=task_id)
+            return None
+        log.info("task revived", task_id=task_id, reason=reason)
+        await self._say(revived, TaskStatus.FAILED)
+        return revived
+
+    async def fail(
+        self, tenant_id: str, task_id: str, code: str, message: str, **fields: Any
+    ) -> Task | None:
         error = TaskError(code=code, message=message[:2000])
-        return await self.move(tenant_id, task_id, TaskStatus.FAILED, error=error.model_dump())
+        return await self.move(
+            tenant_id, task_id, TaskStatus.FAILED, error=error.model_dump(), **fields
+        )
+
+    async def fault(
+        self, tenant_id: str, task_id: str, code: str, message: str, fault: dict[str, Any]
+    ) -> Task | None:
+        """The task's message was parked: fail the task with `code`, or, when it had
+        already failed (its handler gave up first, with a code of its own), record the
+        fault so a replay may revive it. Idempotent; None when nothing moved."""
+        failed = await self.fail(tenant_id, task_id, code, message, fault=fault)
+        if failed is None:
+            await self._tasks.record_fault(tenant_id, task_id, fault)
+        return failed
 
     async def succeed(
         self,

@@ -1,86 +1,69 @@
 """Task state (DESIGN.md section 5): tenant-scoped, compare-and-set transitions,
-terminal states never regress, results expire by TTL."""
+terminal states never regress (except through the named, audited `revive`), results
+expire by TTL. Every status change appends to a bounded `history` in the same write."""
 
 from __future__ import annotations
 
-import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from tradebus_contracts import Progress, TaskError, TaskStatus, TaskStatusChanged
+from tradebus_contracts import TaskStatus
 
-S = TaskStatus
-TERMINAL = frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED})
-ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.FAILED, S.CANCELLED}),
-    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.RETRYING, S.CANCELLED}),
-    S.RETRYING: frozenset({S.RUNNING, S.FAILED, S.CANCELLED}),
-    S.SUCCEEDED: frozenset(),
-    S.FAILED: frozenset(),
-    S.CANCELLED: frozenset(),
-}
+from .task_model import (
+    ACTIVE,
+    ALLOWED,
+    DEADLINE_EXCEEDED,
+    FAULT_CODES,
+    HISTORY_LIMIT,
+    REVIVABLE_CODES,
+    TERMINAL,
+    S,
+    Task,
+    can_transition,
+    new_task_id,
+    sources_of,
+)
+from .task_sweeps import TaskSweeps
 
-
-def can_transition(source: TaskStatus, target: TaskStatus) -> bool:
-    return target in ALLOWED[source]
-
-
-def sources_of(target: TaskStatus) -> list[str]:
-    """Every status a task may move to `target` from."""
-    return [s.value for s, targets in ALLOWED.items() if target in targets]
-
-
-def new_task_id() -> str:
-    """32 hex chars, creation-time ordered (ms prefix), so paging by id is newest first."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-class Task(BaseModel):
-    id: str
-    tenant_id: str
-    kind: str
-    status: TaskStatus
-    progress: Progress = Field(default_factory=Progress)
-    attempts: int = 0
-    error: TaskError | None = None
-    result: dict[str, Any] | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    published_at: datetime | None = None
-    expires_at: datetime | None = None
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    def status_event(self, previous: TaskStatus | None = None) -> TaskStatusChanged:
-        return TaskStatusChanged(
-            task_id=self.id,
-            tenant_id=self.tenant_id,
-            task_kind=self.kind,
-            status=self.status,
-            previous_status=previous,
-            progress=self.progress,
-            error=self.error,
-            occurred_at=self.updated_at,
-        )
-
-    @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Task:
-        return cls.model_validate({**doc, "id": doc["_id"]})
+__all__ = [
+    "ACTIVE",
+    "ALLOWED",
+    "DEADLINE_EXCEEDED",
+    "FAULT_CODES",
+    "HISTORY_LIMIT",
+    "REVIVABLE_CODES",
+    "TERMINAL",
+    "Task",
+    "TaskRepository",
+    "can_transition",
+    "new_task_id",
+    "sources_of",
+]
 
 
-class TaskRepository:
+def _literals(values: dict[str, Any]) -> dict[str, Any]:
+    # In an update pipeline a value is an expression: a "$..." string in an error
+    # message or result would be read as a field path.
+    return {k: {"$literal": v} for k, v in values.items()}
+
+
+def _appended(at: datetime, target: TaskStatus, reason: str | None, **extra: Any) -> Any:
+    """`history` plus one entry (`from` is the status before this write), last N kept."""
+    entry = {
+        "at": {"$literal": at},
+        "from": "$status",
+        "to": {"$literal": target.value},
+        "reason": {"$literal": reason},
+        **extra,
+    }
+    return {"$slice": [{"$concatArrays": [{"$ifNull": ["$history", []]}, [entry]]}, -HISTORY_LIMIT]}
+
+
+class TaskRepository(TaskSweeps):
     def __init__(
         self, db: AsyncDatabase[Any], *, result_ttl: timedelta = timedelta(days=7)
     ) -> None:
@@ -95,6 +78,7 @@ class TaskRepository:
         )
         await self._c.create_index([("tenant_id", ASCENDING), ("_id", DESCENDING)])
         await self._c.create_index([("status", ASCENDING), ("updated_at", ASCENDING)])
+        await self._c.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
         await self._c.create_index("expires_at", expireAfterSeconds=0)
 
     async def create(
@@ -121,6 +105,8 @@ class TaskRepository:
             "params": params or {},
             "created_at": now,
             "updated_at": now,
+            "queued_at": now,
+            "history": [{"at": now, "from": None, "to": S.QUEUED.value, "reason": "created"}],
         }
         if idempotency_key is not None:
             doc["idempotency_key"] = idempotency_key
@@ -166,31 +152,89 @@ class TaskRepository:
         return tasks, (tasks[-1].id if len(docs) > limit else None)
 
     async def transition(
-        self, tenant_id: str, task_id: str, target: TaskStatus, **fields: Any
+        self,
+        tenant_id: str,
+        task_id: str,
+        target: TaskStatus,
+        *,
+        reason: str | None = None,
+        **fields: Any,
     ) -> Task | None:
         """Compare-and-set: moves the task only from a status allowed to reach
-        `target`; returns the updated task, or None if it was not allowed."""
+        `target`; returns the updated task, or None if it was not allowed.
+        `fields` are top-level fields to set; `reason` labels the history entry
+        (a failure's error code by default)."""
         now = datetime.now(UTC)
-        update: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
+        values: dict[str, Any] = {"status": target.value, "updated_at": now, **fields}
         if target is S.RUNNING:
-            update.setdefault("started_at", now)
+            values.setdefault("started_at", now)
         if target in TERMINAL:
-            update["finished_at"] = now
-            update["expires_at"] = now + self._result_ttl
-        ops: dict[str, Any] = {"$set": update}
+            values["finished_at"] = now
+            values["expires_at"] = now + self._result_ttl
+        if reason is None and isinstance(fields.get("error"), dict):
+            reason = fields["error"].get("code")
+        stage = _literals(values)
         if target is S.RUNNING:
-            ops["$inc"] = {"attempts": 1}
+            stage["attempts"] = {"$add": [{"$ifNull": ["$attempts", 0]}, 1]}
+        stage["history"] = _appended(now, target, reason)
+        # An update pipeline, so the history entry can read the status it replaces.
         doc = await self._c.find_one_and_update(
             {"_id": task_id, "tenant_id": tenant_id, "status": {"$in": sources_of(target)}},
-            ops,
+            [{"$set": stage}],
             return_document=ReturnDocument.AFTER,
         )
         return Task.from_doc(doc) if doc else None
 
-    async def fail(self, tenant_id: str, task_id: str, code: str, message: str) -> Task | None:
+    async def fail(
+        self, tenant_id: str, task_id: str, code: str, message: str, **fields: Any
+    ) -> Task | None:
         return await self.transition(
-            tenant_id, task_id, S.FAILED, error={"code": code, "message": message}
+            tenant_id, task_id, S.FAILED, error={"code": code, "message": message}, **fields
         )
+
+    async def record_fault(self, tenant_id: str, task_id: str, fault: dict[str, Any]) -> bool:
+        """Note on a task that already failed (its handler gave up first) that its message
+        was parked, which makes the failure revivable by a replay. Status is untouched."""
+        result = await self._c.update_one(
+            {"_id": task_id, "tenant_id": tenant_id, "status": S.FAILED.value},
+            {"$set": {"fault": fault}},
+        )
+        return result.modified_count > 0
+
+    async def revive(self, tenant_id: str, task_id: str, reason: str) -> Task | None:
+        """FAILED -> QUEUED, the one way a terminal state is left, and only on purpose:
+        a parked message was replayed, so its task may still succeed. Allowed only when
+        the failure was a fault (a fault reason or `deadline_exceeded` as error code, or
+        a recorded fault), never from SUCCEEDED or CANCELLED. Compare-and-set; the
+        history entry keeps the error being undone. None when not allowed."""
+        now = datetime.now(UTC)
+        stage = _literals(
+            {
+                "status": S.QUEUED.value,
+                "updated_at": now,
+                "queued_at": now,  # a fresh deadline for the second chance
+                "error": None,
+                "fault": None,
+                "finished_at": None,
+                "expires_at": None,  # out of the TTL index's reach again
+            }
+        )
+        stage["revivals"] = {"$add": [{"$ifNull": ["$revivals", 0]}, 1]}
+        stage["history"] = _appended(now, S.QUEUED, reason, error="$error")
+        doc = await self._c.find_one_and_update(
+            {
+                "_id": task_id,
+                "tenant_id": tenant_id,
+                "status": S.FAILED.value,
+                "$or": [
+                    {"error.code": {"$in": sorted(REVIVABLE_CODES)}},
+                    {"fault": {"$ne": None}},
+                ],
+            },
+            [{"$set": stage}],
+            return_document=ReturnDocument.AFTER,
+        )
+        return Task.from_doc(doc) if doc else None
 
     async def set_progress_total(self, tenant_id: str, task_id: str, total: int) -> Task | None:
         doc = await self._c.find_one_and_update(
@@ -232,22 +276,15 @@ class TaskRepository:
             {"_id": task_id, "tenant_id": tenant_id}, {"$set": {"published_at": datetime.now(UTC)}}
         )
 
-    async def stuck_queued(self, older_than: timedelta, limit: int = 100) -> list[Task]:
-        """Queued tasks whose publish was never recorded, untouched for `older_than`:
-        the process died between the write and the publish (or before recording it).
-        The reconciler re-publishes them; a task already in the queue is left alone,
-        however deep the backlog."""
-        cutoff = datetime.now(UTC) - older_than
-        docs = (
-            await self._c.find(
-                {"status": S.QUEUED.value, "published_at": None, "updated_at": {"$lte": cutoff}}
-            )
-            .limit(limit)
-            .to_list()
-        )
-        return [Task.from_doc(d) for d in docs]
-
     async def touch(self, tenant_id: str, task_id: str) -> None:
         await self._c.update_one(
             {"_id": task_id, "tenant_id": tenant_id}, {"$set": {"updated_at": datetime.now(UTC)}}
         )
+
+    async def delete_terminal(self, tenant_id: str, task_id: str) -> Task | None:
+        """Delete the task if it has ended; returns what was deleted, or None when it is
+        absent or still live (a live task is never deleted from under its workers)."""
+        doc = await self._c.find_one_and_delete(
+            {"_id": task_id, "tenant_id": tenant_id, "status": {"$in": [s.value for s in TERMINAL]}}
+        )
+        return Task.from_doc(doc) if doc else None

@@ -34,6 +34,13 @@ def tenant_of(req: AskRequest, ctx: MessageContext) -> str:
 
 
 class AskHandler:
+    """Answers one question. Effect: the exchange appended to the session (when the
+    request names one) and a summary requested. Idempotency: none needed for the
+    answer (a read). A request redelivered inside its deadline (its server died after
+    writing the session, before replying) appends its exchange again: a repeated
+    turn, rare and harmless, accepted rather than deduplicated. The summary command
+    carries a deterministic message id (session and turn), so it is asked for once."""
+
     def __init__(self, pipeline: AskPipeline, *, default_deadline_seconds: float) -> None:
         self._pipeline = pipeline
         self._default_deadline = default_deadline_seconds
@@ -56,6 +63,11 @@ class AskHandler:
 
 
 class SummarizeHandler:
+    """Folds a session's old turns into its summary. Idempotency: compare-and-set on
+    the session's `summarized_through` (the store writes only if nobody folded
+    since the read), and turns already folded are skipped, so a redelivered or
+    duplicated command folds nothing twice."""
+
     def __init__(self, summarizer: SessionSummarizer) -> None:
         self._summarizer = summarizer
 

@@ -18,18 +18,20 @@ from tradebus_storage import (
     LeaseRepository,
     MongoSettings,
     TaskRepository,
+    WebhookRepository,
     create_client,
 )
 
-from . import errors
+from . import errors, openapi
 from .admission import QueueAdmission
-from .api import dealbrain, documents, health, shadowhunter, tasks
+from .api import dealbrain, documents, health, shadowhunter, tasks, webhooks
 from .auth import ApiKeyRepository
 from .limits import TenantRateLimiter
 from .online import online_endpoints
 from .settings import GatewaySettings
 from .state import GatewayState
-from .submission import run_reconciler
+from .task_faults import subscribe_task_faults
+from .watchdog import Watchdog, WatchdogPolicy
 
 SERVICE = "gateway"
 
@@ -60,11 +62,14 @@ def create_app(
         client = create_client(mongo)
         db = client[mongo.database]
         bus = Bus(bus_settings or BusSettings(service=SERVICE), registry=REGISTRY)
+        task_repo = TaskRepository(db, result_ttl=timedelta(seconds=settings.result_ttl_seconds))
+        # A parked message's task fails with the fault's reason: a task always ends.
+        subscribe_task_faults(bus, task_repo)
         # The API answers (503 via readiness) while the broker is still coming up.
         await bus.start(wait=False)
-        task_repo = TaskRepository(db, result_ttl=timedelta(seconds=settings.result_ttl_seconds))
         keys = ApiKeyRepository(db, cache_seconds=settings.api_key_cache_seconds)
         await task_repo.ensure_indexes()
+        await WebhookRepository(db).ensure_indexes()
         if settings.bootstrap_api_key is not None:
             await keys.bootstrap(settings.bootstrap_api_key.get_secret_value())
         admission = QueueAdmission(
@@ -75,14 +80,11 @@ def create_app(
             retry_after_cap=settings.retry_after_max_seconds,
         )
         admission.start()
-        reconciler = asyncio.create_task(
-            run_reconciler(
-                bus,
-                task_repo,
+        watchdog = asyncio.create_task(
+            Watchdog(bus, task_repo, WatchdogPolicy.from_settings(settings)).run(
                 LeaseRepository(db),
                 holder=f"{socket.gethostname()}:{id(app)}",
                 interval=settings.reconcile_interval_seconds,
-                stuck_after=timedelta(seconds=settings.reconcile_stuck_seconds),
             )
         )
         app.state.gateway = GatewayState(
@@ -100,9 +102,9 @@ def create_app(
         try:
             yield
         finally:
-            reconciler.cancel()
+            watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+                await watchdog
             await admission.stop()
             await bus.stop()
             await client.close()
@@ -114,9 +116,11 @@ def create_app(
         description=DESCRIPTION,
     )
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(tasks.router)
+    app.include_router(webhooks.router)
     app.include_router(dealbrain.router)
     app.include_router(shadowhunter.hunt_router)
     app.include_router(shadowhunter.nexus_router)

@@ -1,5 +1,5 @@
-"""`tradebus-gateway`: tenants and API keys (direct to MongoDB), and folder ingestion
-through the public API (what a client would do)."""
+"""`tradebus-gateway`: tenants and API keys (direct to MongoDB); folder ingestion, task
+cancellation and deletion through the public API (what a client would do)."""
 
 from __future__ import annotations
 
@@ -142,6 +142,42 @@ async def _watch(
         error = (task.get("error") or {}).get("message", "")
         rows.append((path.name, task["status"], error or f"task {task_id}"))
     return rows
+
+
+@app.command("cancel")
+def cancel(
+    task_id: str,
+    api_key: str = typer.Option(..., envvar="TRADEBUS_API_KEY", help="tenant API key"),
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="TRADEBUS_GATEWAY_URL"),
+) -> None:
+    """Cancel a task (POST /v1/tasks/{id}/cancel): its unprocessed work is skipped."""
+    response = _call("POST", f"/v1/tasks/{task_id}/cancel", url, api_key)
+    typer.echo(f"{task_id} {response.json()['status']}")
+
+
+@app.command("delete")
+def delete(
+    task_id: str,
+    api_key: str = typer.Option(..., envvar="TRADEBUS_API_KEY", help="tenant API key"),
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="TRADEBUS_GATEWAY_URL"),
+) -> None:
+    """Delete an ended task and its result (DELETE /v1/tasks/{id}); a live task is
+    refused: cancel it first."""
+    _call("DELETE", f"/v1/tasks/{task_id}", url, api_key)
+    typer.echo(f"{task_id} deleted")
+
+
+def _call(method: str, path: str, url: str, api_key: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    response = httpx.request(method, url.rstrip("/") + path, headers=headers, timeout=30)
+    if response.is_success:
+        return response
+    try:
+        message = response.json().get("message", response.text)
+    except ValueError:
+        message = response.text
+    typer.echo(f"{response.status_code}: {message}", err=True)
+    raise typer.Exit(1)
 
 
 def main() -> None:

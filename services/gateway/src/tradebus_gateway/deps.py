@@ -16,6 +16,10 @@ from .errors import ApiError
 from .online import CallContext
 from .state import GatewayState
 
+# A plain decimal: digits, an optional fraction, an optional exponent (no sign, no
+# nan or inf). Every such text is accepted: 0 and tiny values are raised to the floor.
+TIMEOUT_PATTERN = r"^[0-9]{1,16}(\.[0-9]{1,16})?([eE][-+]?[0-9]{1,4})?$"
+
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 
@@ -55,14 +59,19 @@ State = Annotated[GatewayState, Depends(get_state)]
 
 async def call_context(
     response: Response,
+    state: State,
     request_timeout: Annotated[
-        float | None,
+        str | None,
+        # A string with a pattern, not a number: a header is text, and this way the
+        # document says exactly which texts are accepted (no sign, nan, inf or `1_0`).
         Header(
             alias="X-Request-Timeout",
-            gt=0,
-            description="Seconds you will wait for the answer. Shortens the endpoint's "
-            "deadline, never lengthens it.",
-            examples=[5],
+            pattern=TIMEOUT_PATTERN,
+            max_length=32,
+            description="Seconds you will wait for the answer, a decimal number. "
+            "Shortens the endpoint's deadline, never lengthens it; a value below the "
+            "gateway's floor (`MIN_REQUEST_TIMEOUT_SECONDS`, 1s) is raised to it.",
+            examples=["5"],
         ),
     ] = None,
     correlation_id: Annotated[
@@ -78,8 +87,14 @@ async def call_context(
         Header(description="W3C trace context; the call joins this trace."),
     ] = None,
 ) -> CallContext:
+    timeout = None
+    if request_timeout is not None:
+        # Clamped, not refused: a deadline shorter than a broker round trip (0, 5e-324)
+        # would only manufacture 504s; 1e999 reads as inf, which the endpoint's
+        # deadline caps.
+        timeout = max(float(request_timeout), state.settings.min_request_timeout_seconds)
     context = CallContext(
-        timeout=request_timeout,
+        timeout=timeout,
         correlation_id=tracing.correlation_id(correlation_id),
         traceparent=tracing.child_traceparent(traceparent),
     )

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from . import tracing
+
+log = structlog.get_logger(__name__)
 
 
 class ErrorBody(BaseModel):
@@ -40,7 +47,7 @@ _RETRY_AFTER = {
 }
 
 
-def _describe(
+def describe(
     description: str, code: str, message: str, *, retry_after: bool = False
 ) -> dict[str, Any]:
     described: dict[str, Any] = {
@@ -55,28 +62,28 @@ def _describe(
 
 # OpenAPI documentation of each error status, reused by the routers.
 ERRORS: dict[int, dict[str, Any]] = {
-    401: _describe("Missing or invalid API key", "unauthorized", "invalid API key"),
-    404: _describe("No such resource for this tenant", "not_found", "task not found"),
-    409: _describe("The task has no result yet", "not_ready", "task is running"),
-    413: _describe("Upload too large", "too_large", "upload exceeds 10485760 bytes"),
-    415: _describe("Unsupported document type", "unsupported_type", "type image/png"),
-    422: _describe("Invalid request", "invalid_request", "title: field required"),
-    429: _describe(
+    401: describe("Missing or invalid API key", "unauthorized", "invalid API key"),
+    404: describe("No such resource for this tenant", "not_found", "task not found"),
+    409: describe("The task has no result yet", "not_ready", "task is running"),
+    413: describe("Upload too large", "too_large", "upload exceeds 10485760 bytes"),
+    415: describe("Unsupported document type", "unsupported_type", "type image/png"),
+    422: describe("Invalid request", "invalid_request", "title: field required"),
+    429: describe(
         "Rate limit, admission control or a full in-flight budget; see Retry-After",
         "overloaded",
         "retry later",
         retry_after=True,
     ),
-    502: _describe(
+    502: describe(
         "The service behind the endpoint failed", "upstream_error", "dealbrain failed (internal)"
     ),
-    503: _describe(
+    503: describe(
         "Broker, database or the service behind the endpoint unavailable; see Retry-After",
         "unavailable",
         "broker unavailable",
         retry_after=True,
     ),
-    504: _describe(
+    504: describe(
         "No answer within the deadline", "deadline_exceeded", "dealbrain did not answer within 15s"
     ),
 }
@@ -110,11 +117,71 @@ def install(app: FastAPI) -> None:
             status_code=422,
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    @app.exception_handler(ConnectionFailure)
+    async def database_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # MongoDB unreachable (restarting, failing over): the client may retry, as for
+        # the broker; not a bug.
+        log.warning("database unavailable", path=request.url.path, error=str(exc)[:300])
+        state = getattr(request.app.state, "gateway", None)
+        retry_after = state.settings.unavailable_retry_after_seconds if state else 5
         return JSONResponse(
-            ErrorBody(code=code, message=str(exc.detail)).model_dump(exclude_none=True),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            ErrorBody(code="unavailable", message="database unavailable").model_dump(
+                exclude_none=True
+            ),
+            status_code=503,
+            headers={"Retry-After": str(retry_after)},
         )
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, never the client's input: the same body, and an id to find the log by.
+        request_id = tracing.correlation_id(request.headers.get("x-correlation-id"))
+        log.exception(
+            "unhandled error",
+            request_id=request_id,
+            method=request.method,
+            path=request.url.path,
+            error_type=type(exc).__name__,
+        )
+        return JSONResponse(
+            ErrorBody(
+                code="internal", message=f"internal error; request id {request_id}"
+            ).model_dump(exclude_none=True),
+            status_code=500,
+            headers={"X-Correlation-Id": request_id},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status, headers = exc.status_code, dict(getattr(exc, "headers", None) or {})
+        if status == 400:
+            # A body that cannot even be decoded (bytes that are not UTF-8) is invalid
+            # input like any other: the documented 422.
+            status = 422
+        if status == 405:
+            # Starlette names only the first route matching the path; a path served by
+            # several routes (GET and DELETE of a task) allows all of theirs.
+            headers["Allow"] = ", ".join(_allowed(request))
+        code = {404: "not_found", 405: "method_not_allowed", 422: "invalid_request"}
+        return JSONResponse(
+            ErrorBody(code=code.get(status, "http_error"), message=str(exc.detail)).model_dump(
+                exclude_none=True
+            ),
+            status_code=status,
+            headers=headers or None,
+        )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods some route serves at this path (asked of the routes, which may be
+    nested routers, with the request's scope under each method in turn)."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed

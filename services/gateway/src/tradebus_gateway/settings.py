@@ -17,8 +17,12 @@ class GatewaySettings(BaseSettings):
     api_key_cache_seconds: float = Field(30.0, ge=0)
 
     # Submission limits.
+    # Bytes, counted while the body streams in, whatever Content-Length says. A document
+    # (upload or inline text, as UTF-8) is at most `max_upload_bytes`; inline text above
+    # `inline_text_max_publish_bytes` goes to blob storage and travels by reference, so
+    # the command stays far below the bus's message limit.
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
-    max_inline_text_chars: int = Field(1_000_000, gt=0)
+    inline_text_max_publish_bytes: int = Field(256 * 1024, gt=0)
 
     # Admission control: refuse new ingest work while the queue is this deep.
     ingest_queue: str = "omnirag-ingest.ingest"
@@ -35,9 +39,19 @@ class GatewaySettings(BaseSettings):
     # Task results stay readable this long after the task ends (TTL index).
     result_ttl_seconds: int = Field(7 * 24 * 3600, gt=0)
 
-    # Reconciler: re-publish tasks stuck in `queued` (a crash between write and publish).
+    # Watchdog (one replica at a time): every interval, re-publish tasks stuck in `queued`
+    # and never published (a crash between write and publish) ...
     reconcile_interval_seconds: float = Field(30.0, gt=0)
     reconcile_stuck_seconds: float = Field(60.0, gt=0)
+    # ... and queued/retrying tasks published this long ago and untouched since (their
+    # message was lost). Keep it well above the longest retry delay and queue wait: a
+    # copy that was not lost costs a duplicate delivery (deduplicated, but work).
+    watchdog_republish_after_seconds: float = Field(1800.0, gt=0)
+    watchdog_batch_size: int = Field(100, ge=1)
+    # Unfinished tasks fail with `deadline_exceeded` this long after being queued:
+    # per kind (JSON object, e.g. {"rag.ingest": 3600}), else the default.
+    task_deadline_seconds: float = Field(3600.0, gt=0)
+    task_deadlines: dict[str, float] = Field(default_factory=lambda: {"rag.ingest": 3600.0})
 
     # Online RPC endpoints. The deadline is the longest a caller waits for the reply (a
     # client may ask for less with X-Request-Timeout, never more); the in-flight budget is
@@ -49,5 +63,12 @@ class GatewaySettings(BaseSettings):
     hunt_max_in_flight: int = Field(32, ge=1)
     assess_deadline_seconds: float = Field(30.0, gt=0)
     assess_max_in_flight: int = Field(32, ge=1)
+    # X-Request-Timeout below this is raised to it (a shorter deadline only makes 504s).
+    min_request_timeout_seconds: float = Field(1.0, gt=0)
     # Retry-After of a 429 from a full in-flight budget: online calls finish in seconds.
     busy_retry_after_seconds: int = Field(1, ge=1)
+
+    # Webhooks: subscriptions per tenant, and how long the previous signing secret keeps
+    # signing alongside a rotated one (receivers switch over in that window).
+    webhook_max_per_tenant: int = Field(100, ge=1)
+    webhook_secret_overlap_seconds: int = Field(24 * 3600, ge=0)

@@ -1,20 +1,17 @@
 """Ingest submission: record the task, then publish the command. The task write comes
-first so a crash in between leaves a queued, unpublished task for the reconciler,
+first so a crash in between leaves a queued, unpublished task for the watchdog,
 never a message about a task nobody recorded."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import structlog
 
-from tradebus_contracts import IngestDocument, TaskStatus, TextSource, UploadSource, UrlSource
+from tradebus_contracts import IngestDocument, TextSource, UploadSource, UrlSource
 from tradebus_messaging import Bus, PublishError
-from tradebus_storage import LeaseRepository, Task, TaskRepository, new_task_id
+from tradebus_storage import Task, TaskRepository, new_task_id
 
 log = structlog.get_logger(__name__)
 
@@ -57,11 +54,16 @@ async def submit_ingest(
 async def publish_command(bus: Bus, tasks: TaskRepository, command: IngestDocument) -> bool:
     """Publish with the task id as message id, so a re-publish is recognisably the same."""
     try:
-        await bus.publish(command, tenant_id=command.tenant_id, message_id=command.task_id)
+        await bus.publish(
+            command,
+            tenant_id=command.tenant_id,
+            message_id=command.task_id,
+            task_id=command.task_id,  # parked for any reason, the task is failed with it
+        )
     except PublishError as exc:
-        # Recorded and queued: the reconciler publishes it once the broker is back.
+        # Recorded and queued: the watchdog publishes it once the broker is back.
         log.warning(
-            "ingest publish failed; left for the reconciler",
+            "ingest publish failed; left for the watchdog",
             task_id=command.task_id,
             error=str(exc),
         )
@@ -74,38 +76,3 @@ def document_id_of(task: Task) -> str | None:
     command: dict[str, Any] = task.params.get("command") or {}
     value = command.get("document_id")
     return str(value) if value else None
-
-
-async def reconcile_once(bus: Bus, tasks: TaskRepository, stuck_after: timedelta) -> int:
-    republished = 0
-    for task in await tasks.stuck_queued(stuck_after):
-        if task.kind != INGEST_KIND or task.status is not TaskStatus.QUEUED:
-            continue
-        command = IngestDocument.model_validate(task.params["command"])
-        if await publish_command(bus, tasks, command):
-            republished += 1
-    if republished:
-        log.info("reconciler re-published stuck tasks", count=republished)
-    return republished
-
-
-async def run_reconciler(
-    bus: Bus,
-    tasks: TaskRepository,
-    leases: LeaseRepository,
-    *,
-    holder: str,
-    interval: float,
-    stuck_after: timedelta,
-) -> None:
-    """Every `interval`, the replica holding the lease re-publishes stuck tasks."""
-    lease_ttl = timedelta(seconds=interval * 3)
-    try:
-        while True:
-            with contextlib.suppress(Exception):
-                if bus.connected and await leases.acquire("gateway.reconciler", holder, lease_ttl):
-                    await reconcile_once(bus, tasks, stuck_after)
-            await asyncio.sleep(interval)
-    finally:
-        with contextlib.suppress(Exception):
-            await leases.release("gateway.reconciler", holder)

@@ -21,6 +21,8 @@ TASKS = Counter(
 
 
 async def on_message_faulted(event: MessageFaulted, ctx: MessageContext) -> None:
+    """Effect: a log line and a counter. Not deduplicated on purpose: a redelivery
+    after a crash may count one parked message twice; an alert errs towards noise."""
     FAULTS.labels(event.queue, event.reason).inc()
     log.warning(
         "message parked",
@@ -36,6 +38,7 @@ async def on_message_faulted(event: MessageFaulted, ctx: MessageContext) -> None
 
 
 async def on_task_status_changed(event: TaskStatusChanged, ctx: MessageContext) -> None:
+    """Effect: a log line and a counter; like faults, at-least-once and not deduplicated."""
     TASKS.labels(event.task_kind, event.status.value).inc()
     log.info(
         "task status changed",

@@ -1,4 +1,5 @@
-"""Composition root of omnirag-embed."""
+"""Composition root of omnirag-embed: settings in, a Worker out. Nothing connects at
+import; tests call `build` with their own bus, MongoDB and embedding settings."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
 from tradebus_storage import KnowledgeRepository, MongoSettings, TaskRepository, create_client, ping
 
+from .adapters import BatchEmbedder
 from .handlers import EmbedHandler
 from .settings import OmniragEmbedSettings
 
@@ -17,25 +19,29 @@ SERVICE = "omnirag-embed"
 QUEUE = "omnirag-embed.embed"
 
 
-async def build(settings: OmniragEmbedSettings) -> Worker:
-    mongo = MongoSettings()
+async def build(
+    settings: OmniragEmbedSettings,
+    *,
+    bus_settings: BusSettings | None = None,
+    mongo: MongoSettings | None = None,
+    embedding: EmbeddingSettings | None = None,
+) -> Worker:
+    mongo = mongo or MongoSettings()
+    bus_settings = bus_settings or BusSettings(service=SERVICE)
     client = create_client(mongo)
     db = client[mongo.database]
-    bus_settings = BusSettings(service=SERVICE)
-    bus = Bus(bus_settings, registry=REGISTRY)
     knowledge = KnowledgeRepository(db)
     await knowledge.ensure_indexes()
-    embedder = build_embedder(EmbeddingSettings())
+    batches = BatchEmbedder(
+        knowledge,
+        build_embedder(embedding or EmbeddingSettings()),
+        asyncio.Semaphore(settings.embed_concurrency),
+    )
+    bus = Bus(bus_settings, registry=REGISTRY)
     bus.subscribe(
         queue=QUEUE,
         message_types=[EmbedChunks.message_type],
-        handler=EmbedHandler(
-            tasks=TaskRepository(db),
-            knowledge=knowledge,
-            embedder=embedder,
-            budget=asyncio.Semaphore(settings.embed_concurrency),
-            max_attempts=bus_settings.max_attempts,
-        ),
+        handler=EmbedHandler(tasks=TaskRepository(db), knowledge=knowledge, batches=batches),
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
     )

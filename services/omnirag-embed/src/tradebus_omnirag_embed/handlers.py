@@ -1,43 +1,45 @@
-"""`omnirag.chunks.embed.v1`: embed one batch, store its vectors, count it once; the
-delivery that completes the last batch makes the document searchable and announces it.
+"""Message handlers: contract in, one adapter call, the task's state out.
 
-A redelivered batch rewrites the same vectors (idempotent writes) and is counted once
-(`complete_unit`), so nothing is duplicated."""
+- `omnirag.chunks.embed.v1` (command, `omnirag-embed.embed`) → EmbedHandler
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import structlog
 
-from tradebus_contracts import DocumentIndexed, EmbedChunks, TaskStatus
-from tradebus_knowledge import Embedder
-from tradebus_messaging import MessageContext, PermanentError
+from tradebus_contracts import DocumentIndexed, EmbedChunks
+from tradebus_messaging import MessageContext
 from tradebus_storage import KnowledgeRepository, Task, TaskFlow, TaskRepository
+
+from .adapters import BatchEmbedder
+from .domain import batch_is_runnable, document_complete, indexed_message_id, indexed_result
 
 log = structlog.get_logger(__name__)
 
-SKIP = frozenset({TaskStatus.CANCELLED, TaskStatus.FAILED, TaskStatus.SUCCEEDED})
-
 
 class EmbedHandler:
+    """Embed one batch, store its vectors, count it; the delivery that counts the last
+    batch makes the document searchable and announces it.
+
+    Idempotent, so a redelivered batch changes nothing it already changed:
+    - vectors are upserted by batch id `<document>:<batch>` (a rewrite replaces them);
+    - the batch is counted once: `complete_unit` is a compare-and-set on the task's
+      `done_units`, so `done` reaches `batch_count` exactly once per document;
+    - completing repeats safely: `mark_indexed` sets flags, `document indexed` carries
+      the message id `<task>.indexed` (subscribers drop a repeat), and the task moves to
+      `succeeded` by compare-and-set (terminal states never regress).
+    """
+
     def __init__(
-        self,
-        *,
-        tasks: TaskRepository,
-        knowledge: KnowledgeRepository,
-        embedder: Embedder,
-        budget: asyncio.Semaphore,
-        max_attempts: int,
+        self, *, tasks: TaskRepository, knowledge: KnowledgeRepository, batches: BatchEmbedder
     ) -> None:
-        self._tasks, self._knowledge = tasks, knowledge
-        self._embedder, self._budget = embedder, budget
-        self._max_attempts = max_attempts
+        self._tasks, self._knowledge, self._batches = tasks, knowledge, batches
 
     async def __call__(self, msg: EmbedChunks, ctx: MessageContext) -> None:
         task = await self._tasks.get(msg.tenant_id, msg.task_id)
-        if task is None or task.status in SKIP:
+        if not batch_is_runnable(task.status if task else None):
             log.info(
                 "batch skipped",
                 task_id=msg.task_id,
@@ -46,42 +48,28 @@ class EmbedHandler:
             )
             return
         try:
-            await self._embed(msg)
+            await self._batches.embed_batch(
+                msg.tenant_id, msg.document_id, msg.batch_index, msg.chunk_ids
+            )
         except Exception as exc:
-            last = isinstance(exc, PermanentError) or ctx.attempt >= self._max_attempts
-            if last:  # the batch will be parked: the document can never complete
+            # The message context knows whether this failure parks the batch (permanent,
+            # or the last attempt; outages retry regardless): then the document can never
+            # complete, so its task fails now.
+            if ctx.parks(exc):
                 await TaskFlow(self._tasks, ctx.publish).fail(
                     msg.tenant_id, msg.task_id, "embed_failed", f"{type(exc).__name__}: {exc}"
                 )
             raise
         after = await self._tasks.complete_unit(msg.tenant_id, msg.task_id, msg.batch_index)
-        if after is not None and after.progress.done >= msg.batch_count:
+        if after is not None and document_complete(
+            after.status, after.progress.done, msg.batch_count
+        ):
             await self._finish(msg, ctx, after)
-
-    async def _embed(self, msg: EmbedChunks) -> None:
-        chunks = await self._knowledge.load_chunks(msg.tenant_id, msg.chunk_ids)
-        if len(chunks) != len(msg.chunk_ids):
-            raise PermanentError(
-                f"{len(msg.chunk_ids) - len(chunks)} of the batch's chunks do not exist"
-            )
-        async with self._budget:
-            vectors = await self._embedder.embed([c.text for c in chunks])
-        await self._knowledge.store_vectors(
-            msg.tenant_id,
-            msg.document_id,
-            msg.batch_index,
-            [c.id for c in chunks],
-            vectors,
-            model=self._embedder.name,
-        )
 
     async def _finish(self, msg: EmbedChunks, ctx: MessageContext, task: Task) -> None:
         tenant = msg.tenant_id
-        if task.status in (TaskStatus.CANCELLED, TaskStatus.FAILED):
-            return
         document = await self._knowledge.mark_indexed(tenant, msg.document_id) or {}
-        count = int(document.get("chunk_count", 0))
-        title = str(document.get("title", ""))
+        result = indexed_result(msg.document_id, document, model=self._batches.model)
         # Event before the final state: a crash in between re-runs this on redelivery,
         # and the deterministic message id lets subscribers drop the repeat.
         await ctx.publish(
@@ -89,22 +77,13 @@ class EmbedHandler:
                 tenant_id=tenant,
                 document_id=msg.document_id,
                 task_id=msg.task_id,
-                title=title,
-                chunk_count=count,
+                title=result["title"],
+                chunk_count=result["chunk_count"],
                 indexed_at=datetime.now(UTC),
             ),
-            message_id=f"{msg.task_id}.indexed",
+            message_id=indexed_message_id(msg.task_id),
         )
         await TaskFlow(self._tasks, ctx.publish).succeed(
-            tenant,
-            msg.task_id,
-            previous=task.status,
-            result={
-                "document_id": msg.document_id,
-                "title": title,
-                "chunk_count": count,
-                "duplicate_chunks": int(document.get("duplicate_chunks", 0)),
-                "embedding_model": self._embedder.name,
-            },
+            tenant, msg.task_id, previous=task.status, result=result
         )
-        log.info("document indexed", task_id=msg.task_id, chunks=count)
+        log.info("document indexed", task_id=msg.task_id, chunks=result["chunk_count"])

@@ -1,10 +1,13 @@
-"""Composition root of omnirag-ingest."""
+"""Composition root of omnirag-ingest: settings in, a Worker out. Nothing connects at
+import; tests call `build` with their own bus and MongoDB settings, and may inject the
+DNS resolver the URL fetcher uses."""
 
 from __future__ import annotations
 
 import httpx
 
 from tradebus_contracts import REGISTRY, IngestDocument
+from tradebus_egress import AddressPolicy
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
 from tradebus_storage import (
@@ -16,50 +19,91 @@ from tradebus_storage import (
     ping,
 )
 
-from .fetch import FetchLimits
-from .handlers import ChunkingPolicy, IngestHandler
+from .adapters import FetchLimits, ParserSandbox, PinnedTransport, Resolver
+from .domain import ChunkingPolicy, ParseLimits
+from .handlers import IngestHandler
+from .pipeline import IngestPipeline
 from .settings import OmniragIngestSettings
 
 SERVICE = "omnirag-ingest"
 QUEUE = "omnirag-ingest.ingest"
+USER_AGENT = "tradebus-omnirag-ingest/0.1"
 
 
-async def build(settings: OmniragIngestSettings) -> Worker:
-    mongo = MongoSettings()
+def http_client(
+    settings: OmniragIngestSettings, resolver: Resolver | None = None
+) -> httpx.AsyncClient:
+    """The URL fetcher's client: every connection to an address checked against the
+    allowlist, no proxies from the environment (a proxy would resolve names itself)."""
+    policy = AddressPolicy.from_settings(settings.fetch_allow_networks, settings.fetch_allow_hosts)
+    limits = httpx.Limits(max_connections=settings.concurrency * 2)
+    return httpx.AsyncClient(
+        transport=PinnedTransport(policy, resolver=resolver, limits=limits),
+        timeout=httpx.Timeout(
+            settings.fetch_timeout_seconds, connect=settings.fetch_connect_timeout_seconds
+        ),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,  # followed hop by hop in adapters/fetch.py
+        trust_env=False,
+    )
+
+
+def parser_sandbox(settings: OmniragIngestSettings) -> ParserSandbox:
+    return ParserSandbox(
+        ParseLimits(
+            timeout_seconds=settings.parse_timeout_seconds,
+            memory_mb=settings.parse_memory_mb,
+            max_pages=settings.max_pages,
+            max_text_chars=settings.max_text_chars,
+            max_markup_tags=settings.max_markup_tags,
+        ),
+        chunking_policy(settings),
+        start_method=settings.parse_start_method,
+    )
+
+
+def chunking_policy(settings: OmniragIngestSettings) -> ChunkingPolicy:
+    return ChunkingPolicy(
+        max_tokens=settings.chunk_max_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+        batch_size=settings.embed_batch_size,
+        max_chunks=settings.max_chunks,
+    )
+
+
+async def build(
+    settings: OmniragIngestSettings,
+    *,
+    bus_settings: BusSettings | None = None,
+    mongo: MongoSettings | None = None,
+    resolver: Resolver | None = None,
+) -> Worker:
+    mongo = mongo or MongoSettings()
+    bus_settings = bus_settings or BusSettings(service=SERVICE)
     client = create_client(mongo)
     db = client[mongo.database]
-    bus_settings = BusSettings(service=SERVICE)
-    bus = Bus(bus_settings, registry=REGISTRY)
-    knowledge = KnowledgeRepository(db)
-    tasks = TaskRepository(db)
+    knowledge, tasks = KnowledgeRepository(db), TaskRepository(db)
     await knowledge.ensure_indexes()
     await tasks.ensure_indexes()
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.fetch_timeout_seconds, connect=5.0),
-        headers={"User-Agent": "tradebus-omnirag-ingest/0.1"},
-        limits=httpx.Limits(max_connections=settings.concurrency * 2),
-    )
-    handler = IngestHandler(
+    http = http_client(settings, resolver)
+    pipeline = IngestPipeline(
         tasks=tasks,
         knowledge=knowledge,
         blobs=BlobStore(db),
         http=http,
-        limits=FetchLimits(
+        parser=parser_sandbox(settings),
+        fetch_limits=FetchLimits(
             timeout=settings.fetch_timeout_seconds,
             max_bytes=settings.fetch_max_bytes,
-            allow_private=settings.fetch_allow_private_addresses,
+            max_redirects=settings.fetch_max_redirects,
         ),
-        policy=ChunkingPolicy(
-            max_tokens=settings.chunk_max_tokens,
-            overlap_tokens=settings.chunk_overlap_tokens,
-            batch_size=settings.embed_batch_size,
-        ),
-        max_attempts=bus_settings.max_attempts,
+        policy=chunking_policy(settings),
     )
+    bus = Bus(bus_settings, registry=REGISTRY)
     bus.subscribe(
         queue=QUEUE,
         message_types=[IngestDocument.message_type],
-        handler=handler,
+        handler=IngestHandler(tasks=tasks, knowledge=knowledge, pipeline=pipeline),
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
     )

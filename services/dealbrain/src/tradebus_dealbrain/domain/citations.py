@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# [3]  [1, 2]  [2-4]  [1; 3]  (also the en dash a model may write in a range)
-_MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*[,;\-\u2013]\s*\d{1,3})*)\]")
+# [3]  [1, 2]  [2-4]  [1; 3]  (also the en dash a model may write in a range, and the
+# full-width comma, enumeration comma and semicolon of a model answering in Chinese)
+_MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*[,;\-\u2013\uff0c\u3001\uff1b]\s*\d{1,3})*)\]")
 _PART = re.compile(r"(\d{1,3})(?:\s*[\-\u2013]\s*(\d{1,3}))?")
 _MAX_RANGE = 20
 

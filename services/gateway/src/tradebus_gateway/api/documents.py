@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from tradebus_contracts import TextSource, UploadSource, UrlSource
 from tradebus_knowledge import UnsupportedFormat, detect_format
+from tradebus_storage import Task
 
 from ..deps import State, Tenant
 from ..errors import ApiError, responses
 from ..state import GatewayState
 from ..submission import document_id_of, submit_ingest
-from .models import DocumentIn, TaskAccepted
+from .intake import (
+    FORM_OVERHEAD_BYTES,
+    form_file,
+    form_metadata,
+    form_title,
+    read_form,
+    read_json,
+    too_large,
+)
+from .models import METADATA_SCHEMA, DocumentIn, TaskAccepted
 
 router = APIRouter(prefix="/v1/rag", tags=["rag"])
 
+INLINE_FILENAME = "inline.txt"
 CONTENT_TYPES = {
     "txt": "text/plain",
     "md": "text/markdown",
@@ -43,19 +51,30 @@ _OPENAPI_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    # Exactly these fields: an unknown one is refused, not ignored.
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "txt, md, html or pdf",
+                            "minLength": 1,
+                            "description": "txt, md, html or pdf, at most MAX_UPLOAD_BYTES",
                         },
-                        "title": {"type": "string", "maxLength": 500},
-                        "metadata": {
+                        "title": {
                             "type": "string",
-                            "description": "JSON object of string values",
+                            "maxLength": 500,
+                            "description": "Defaults to the file name.",
+                        },
+                        "metadata": {
+                            **METADATA_SCHEMA,
+                            "description": "A JSON object, as for a JSON submission.",
                         },
                     },
-                }
+                },
+                "encoding": {
+                    "file": {"contentType": ", ".join(CONTENT_TYPES.values())},
+                    "metadata": {"contentType": "application/json"},
+                },
             },
         },
     }
@@ -94,47 +113,84 @@ async def submit_document(
 ) -> TaskAccepted:
     _admit(state)
     content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
     source: TextSource | UploadSource | UrlSource
-    if content_type.startswith("multipart/form-data"):
+    if media == "multipart/form-data":
         source, title, metadata = await _from_upload(request, state, tenant.tenant_id)
-    elif content_type.split(";")[0].strip() in ("application/json", ""):
-        document = _parse_json(await _read_limited(request, state))
-        source = (
-            TextSource(text=document.text)
-            if document.text is not None
-            else UrlSource(url=str(document.url))
-        )
-        if document.text is not None and len(document.text) > state.settings.max_inline_text_chars:
-            raise ApiError(413, "too_large", "inline text too long; upload it as a file")
+    elif media in ("application/json", ""):
+        # JSON escapes may double a text's size (`\u4e2d` for 3 bytes of UTF-8).
+        limit = 2 * state.settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+        document = await read_json(request, limit)
         title, metadata = document.title, document.metadata
+        if document.text is None:
+            source = UrlSource(url=str(document.url))
+        else:
+            source = await _inline(document.text, state, tenant.tenant_id)
     else:
         raise ApiError(
             415,
             "unsupported_type",
-            f"send application/json or multipart/form-data, not {content_type!r}",
+            f"send application/json or multipart/form-data, not {content_type[:100]!r}",
         )
+    try:
+        task, created = await _submit(
+            state, tenant.tenant_id, title, source, metadata, idempotency_key
+        )
+    except ApiError:  # refused before anything refers to the blob
+        await _discard(state, source)
+        raise
+    if created:
+        state.admission.published()
+    else:
+        await _discard(state, source)  # the first submission's blob is the one
+    response.headers["Location"] = f"/v1/tasks/{task.id}"
+    return TaskAccepted(
+        task_id=task.id, status=task.status, document_id=document_id_of(task), created=created
+    )
+
+
+async def _submit(
+    state: GatewayState,
+    tenant_id: str,
+    title: str,
+    source: TextSource | UploadSource | UrlSource,
+    metadata: dict[str, str],
+    idempotency_key: str | None,
+) -> tuple[Task, bool]:
     if not state.bus.connected:
         retry_after = str(state.settings.unavailable_retry_after_seconds)
         raise ApiError(
             503, "unavailable", "message broker unavailable", headers={"Retry-After": retry_after}
         )
-    task, created = await submit_ingest(
+    return await submit_ingest(
         tasks=state.tasks,
         bus=state.bus,
-        tenant_id=tenant.tenant_id,
+        tenant_id=tenant_id,
         title=title,
         source=source,
         metadata=metadata,
         idempotency_key=idempotency_key,
     )
-    if created:
-        state.admission.published()
-    elif isinstance(source, UploadSource):
-        await state.blobs.delete(source.blob_id)  # the first submission's upload is the one
-    response.headers["Location"] = f"/v1/tasks/{task.id}"
-    return TaskAccepted(
-        task_id=task.id, status=task.status, document_id=document_id_of(task), created=created
+
+
+async def _discard(state: GatewayState, source: TextSource | UploadSource | UrlSource) -> None:
+    if isinstance(source, UploadSource):
+        await state.blobs.delete(source.blob_id)
+
+
+async def _inline(text: str, state: GatewayState, tenant_id: str) -> TextSource | UploadSource:
+    """Small text travels in the command; larger text is stored like an upload and
+    travels by reference, so what is published stays small (limits in UTF-8 bytes)."""
+    data = text.encode("utf-8")
+    limit = state.settings.max_upload_bytes
+    if len(data) > limit:
+        raise too_large(limit, "inline text (UTF-8)")
+    if len(data) <= state.settings.inline_text_max_publish_bytes:
+        return TextSource(text=text)
+    blob_id = await state.blobs.put(
+        data, tenant_id=tenant_id, filename=INLINE_FILENAME, content_type="text/plain"
     )
+    return UploadSource(blob_id=blob_id, filename=INLINE_FILENAME, content_type="text/plain")
 
 
 def _admit(state: GatewayState) -> None:
@@ -148,51 +204,27 @@ def _admit(state: GatewayState) -> None:
         )
 
 
-async def _read_limited(request: Request, state: GatewayState) -> bytes:
-    limit = state.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"request exceeds {limit} bytes")
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise ApiError(413, "too_large", f"request exceeds {limit} bytes")
-    return bytes(body)
-
-
-def _parse_json(body: bytes) -> DocumentIn:
-    try:
-        return DocumentIn.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(422, "invalid_request", f"{where}: {first['msg']}") from exc
-
-
 async def _from_upload(
     request: Request, state: GatewayState, tenant_id: str
 ) -> tuple[UploadSource, str, dict[str, str]]:
     limit = state.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise ApiError(413, "too_large", f"upload exceeds {limit} bytes")
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ApiError(422, "invalid_request", "file: a multipart field named `file` is required")
+    form = await read_form(request, limit)
     try:
-        fmt = detect_format(upload.filename, upload.content_type)
-    except UnsupportedFormat as exc:
-        raise ApiError(415, "unsupported_type", str(exc)) from exc
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise ApiError(413, "too_large", f"upload exceeds {limit} bytes")
-    if not data:
-        raise ApiError(422, "invalid_request", "file: the upload is empty")
-    title = str(form.get("title") or upload.filename or "untitled")[:500]
-    metadata = _form_metadata(form.get("metadata"))
-    filename = upload.filename or f"upload.{fmt}"
+        upload = form_file(form)
+        try:
+            fmt = detect_format(upload.filename, upload.content_type)
+        except UnsupportedFormat as exc:
+            raise ApiError(415, "unsupported_type", str(exc)) from exc
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise too_large(limit, "upload")
+        if not data:
+            raise ApiError(422, "invalid_request", "file: the upload is empty")
+        title = form_title(form, upload)
+        metadata = form_metadata(form.get("metadata"))
+    finally:
+        await form.close()
+    filename = (upload.filename or f"upload.{fmt}")[:255]
     blob_id = await state.blobs.put(
         data, tenant_id=tenant_id, filename=filename, content_type=CONTENT_TYPES[fmt]
     )
@@ -201,15 +233,3 @@ async def _from_upload(
         title,
         metadata,
     )
-
-
-def _form_metadata(raw: object) -> dict[str, str]:
-    if raw is None or raw == "":
-        return {}
-    try:
-        value = json.loads(str(raw))
-    except json.JSONDecodeError as exc:
-        raise ApiError(422, "invalid_request", "metadata: not valid JSON") from exc
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ApiError(422, "invalid_request", "metadata: must be an object of strings")
-    return {str(k): v for k, v in value.items()}

@@ -9,9 +9,16 @@ from tradebus_storage import ping
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness: the process serves requests")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get(
+    "/healthz",
+    summary="Liveness: the process serves requests and its consumers are not lost for good",
+    responses={503: {"description": "A consumer has been missing past its bound: restart me"}},
+)
+async def healthz(request: Request) -> JSONResponse:
+    state = request.app.state.gateway
+    if not state.bus.healthy():
+        return JSONResponse({"status": "unhealthy"}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 @router.get(
@@ -21,7 +28,9 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request) -> JSONResponse:
     state = request.app.state.gateway
-    checks = {"rabbitmq": state.bus.readiness()["rabbitmq"], "mongodb": await ping(state.db)}
+    # Every consumer of the gateway's own (task faults) counts: a missing one means
+    # parked tasks would stay unfinished.
+    checks = {**state.bus.readiness(), "mongodb": await ping(state.db)}
     ready = all(checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

@@ -6,11 +6,22 @@ does. There is no tenant field anywhere: the tenant is the API key's."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from tradebus_contracts import Citation, Evidence, Lead, RubricFactor
+
+
+def _json_number(value: Any) -> Any:
+    # As JSON Schema's `integer`: 5 and 5.0, not "5" or true (pydantic's lax mode would
+    # take both, strict mode would refuse 5.0).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_number)]
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
@@ -26,7 +37,7 @@ class AskIn(BaseModel):
     question: str = Field(
         ..., min_length=1, max_length=4000, examples=["Who pays import duty under DAP?"]
     )
-    top_k: int = _TOP_K
+    top_k: JsonInt = _TOP_K
     filters: dict[str, str] = _FILTERS
     session_id: str | None = Field(
         None,
@@ -39,7 +50,7 @@ class SessionMessageIn(BaseModel):
     content: str = Field(
         ..., min_length=1, max_length=4000, examples=["And who arranges the export clearance?"]
     )
-    top_k: int = _TOP_K
+    top_k: JsonInt = _TOP_K
     filters: dict[str, str] = _FILTERS
 
 
@@ -62,7 +73,7 @@ class HuntIn(BaseModel):
     )
     country: str | None = Field(None, max_length=64, examples=["Vietnam"])
     industry: str | None = Field(None, max_length=128, examples=["steel"])
-    limit: int = Field(10, ge=1, le=50, description="Most leads to return.")
+    limit: JsonInt = Field(10, ge=1, le=50, description="Most leads to return.")
 
 
 class HuntOut(BaseModel):
@@ -80,7 +91,7 @@ class AssessIn(BaseModel):
     counterparty: str = Field(..., min_length=2, max_length=300, examples=["Hai Phong Steel JSC"])
     country: str | None = Field(None, max_length=64, examples=["Vietnam"])
     website: str | None = Field(None, max_length=500, examples=["https://haiphongsteel.vn"])
-    rationale: bool = Field(True, description="Ask for a written rationale (an LLM call).")
+    rationale: StrictBool = Field(True, description="Ask for a written rationale (an LLM call).")
 
 
 class AssessOut(BaseModel):

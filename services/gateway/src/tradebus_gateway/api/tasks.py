@@ -1,4 +1,4 @@
-"""Task status, result, listing and cancellation. Every query is scoped by the caller's
+"""Task status, result, listing, cancellation and deletion. Every query is scoped by the caller's
 tenant: another tenant's task is simply not found."""
 
 from __future__ import annotations
@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from tradebus_contracts import TaskStatus
 from tradebus_storage import Task
 
 from ..deps import State, Tenant
-from ..errors import ApiError, ErrorBody, responses
+from ..errors import ApiError, ErrorBody, describe, responses
 from .models import TaskOut, TaskPage, TaskResult
 
 log = structlog.get_logger(__name__)
@@ -36,7 +36,7 @@ async def _get(state: State, tenant_id: str, task_id: str) -> Task:
     "/{task_id}",
     response_model=TaskOut,
     summary="Task status and progress",
-    responses=responses(401, 404, 429),
+    responses=responses(401, 404, 422, 429, 503),
 )
 async def get_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
     return _out(await _get(state, tenant.tenant_id, task_id))
@@ -47,7 +47,7 @@ async def get_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
     response_model=TaskResult,
     summary="The result of a succeeded task",
     responses={
-        **responses(401, 404, 409, 429),
+        **responses(401, 404, 409, 422, 429, 503),
         410: {
             "description": "The task ended without a result (failed or cancelled)",
             "model": ErrorBody,
@@ -68,7 +68,7 @@ async def get_result(task_id: TaskId, state: State, tenant: Tenant) -> TaskResul
     "",
     response_model=TaskPage,
     summary="List the tenant's tasks, newest first",
-    responses=responses(401, 422, 429),
+    responses=responses(401, 422, 429, 503),
 )
 async def list_tasks(
     state: State,
@@ -84,25 +84,64 @@ async def list_tasks(
     return TaskPage(items=[_out(t) for t in items], next_cursor=next_cursor)
 
 
-@router.delete(
-    "/{task_id}",
+@router.post(
+    "/{task_id}/cancel",
     response_model=TaskOut,
     summary="Cancel a task: its unprocessed work is skipped",
     responses={
-        **responses(401, 404, 429),
-        409: {"description": "The task already ended", "model": ErrorBody},
+        **responses(401, 404, 422, 429, 503),
+        409: describe("The task already ended otherwise", "already_finished", "task succeeded"),
     },
 )
 async def cancel_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
+    """Idempotent: cancelling a cancelled task answers it again."""
     task = await _get(state, tenant.tenant_id, task_id)
     if task.status is TaskStatus.CANCELLED:
         return _out(task)
     cancelled = await state.tasks.transition(tenant.tenant_id, task_id, TaskStatus.CANCELLED)
     if cancelled is None:
         current = await _get(state, tenant.tenant_id, task_id)
+        if current.status is TaskStatus.CANCELLED:  # a concurrent cancel won
+            return _out(current)
         raise ApiError(409, "already_finished", f"task already {current.status.value}")
     await _announce(state, cancelled, task.status)
     return _out(cancelled)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an ended task (succeeded, failed or cancelled) and its result",
+    responses={
+        204: {"description": "Deleted"},
+        **responses(401, 404, 422, 429, 503),
+        409: describe("The task is still live: cancel it first", "not_terminal", "task is running"),
+    },
+)
+async def delete_task(task_id: TaskId, state: State, tenant: Tenant) -> Response:
+    deleted = await state.tasks.delete_terminal(tenant.tenant_id, task_id)
+    if deleted is None:
+        current = await _get(state, tenant.tenant_id, task_id)  # absent: 404
+        raise ApiError(
+            409,
+            "not_terminal",
+            f"task is {current.status.value}; cancel it before deleting it",
+        )
+    await _discard_blob(state, deleted)
+    return Response(status_code=204)
+
+
+async def _discard_blob(state: State, task: Task) -> None:
+    """An ended task's stored document (an upload, or inline text kept as a blob) is
+    read by nobody any more."""
+    command = task.params.get("command") or {}
+    source = command.get("source") or {}
+    if source.get("kind") == "upload" and source.get("blob_id"):
+        try:
+            await state.blobs.delete(str(source["blob_id"]))
+        except Exception as exc:  # the task is gone; a leftover blob is only space
+            log.warning("blob not deleted", task_id=task.id, error=str(exc))
 
 
 async def _announce(state: State, task: Task, previous: TaskStatus) -> None:

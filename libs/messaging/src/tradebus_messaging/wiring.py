@@ -1,0 +1,62 @@
+"""How an endpoint becomes its queues and its consumer pipeline."""
+
+from __future__ import annotations
+
+from aio_pika.abc import AbstractChannel
+
+from .consumer import Consumer, Replier
+from .declare import declare
+from .decode import Decoder
+from .dispatch import Dispatcher
+from .endpoint import Endpoint
+from .outcomes import Outcomes
+from .retry import RetryPolicy
+from .settings import BusSettings
+from .topology import Topology, endpoint_topology
+
+
+def topology_of(e: Endpoint, s: BusSettings) -> Topology:
+    return endpoint_topology(
+        e.queue,
+        exchange=e.exchange,
+        routing_keys=e.routing_keys,
+        levels=s.delay_levels,
+        queue_type=e.queue_type,
+        delivery_limit=s.delivery_limit,
+        # An RPC request is worthless after its deadline: the broker never
+        # dead-letters it, but the runtime parks what it cannot read.
+        dead_letter=not e.rpc,
+        parking_lot=True,
+        expires_ms=e.expires_ms,
+        parking=e.parking,
+    )
+
+
+def consumer_for(
+    endpoint: Endpoint,
+    *,
+    settings: BusSettings,
+    policy: RetryPolicy,
+    outcomes: Outcomes,
+    dispatcher: Dispatcher,
+    replier: Replier | None,
+) -> Consumer:
+    async def prepare(channel: AbstractChannel) -> None:
+        # Re-declared on every (re)start of the consumer: a deleted queue comes back.
+        await declare(channel, topology_of(endpoint, settings))
+
+    decoder = Decoder(
+        endpoint.queue,
+        endpoint.models,
+        settings.max_body_bytes,
+        settings.poison_redeliveries,
+    )
+    return Consumer(
+        endpoint,
+        decoder=decoder,
+        policy=policy,
+        outcomes=outcomes,
+        dispatcher=dispatcher,
+        prepare=prepare,
+        replier=replier,
+    )
