@@ -20,8 +20,8 @@ from tests.integration.ingest.servers import (
     certificate,
     serving,
 )
+from tradebus_egress import AddressPolicy
 from tradebus_omnirag_ingest.adapters import FetchLimits, PinnedTransport, fetch_url
-from tradebus_omnirag_ingest.domain import AddressPolicy
 from tradebus_omnirag_ingest.errors import FetchRefused
 
 ip = ipaddress.ip_address
