@@ -22,9 +22,7 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.stack import ROOT, Stack
-from tests.support.vhost import isolated_vhost
+from tests.support.stack import ROOT, Stack, isolated_stack
 from tradebus_storage import MongoSettings, create_client
 
 # The faults alone take ~90 s (a 60 s database freeze among them); the whole run ~3 min.
@@ -53,44 +51,30 @@ def _mongo_pid() -> int:
 
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    require_rabbitmq()
-    require_mongodb()
-    database = f"chaos_{uuid.uuid4().hex[:10]}"
-    async with isolated_vhost("chaos") as amqp_url:
-        stack = Stack(
-            database=database,
-            base_port=18_700,
-            logs=tmp_path_factory.mktemp("chaos-logs"),
-            env={
-                "RABBITMQ_URL": amqp_url,
-                "TRADEBUS_LOG_JSON": "true",
-                "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-                # Small batches and a narrow embed intake: the run lasts long enough for
-                # every fault to land mid-flight.
-                "TRADEBUS_OMNIRAG_INGEST_EMBED_BATCH_SIZE": "2",
-                "TRADEBUS_OMNIRAG_INGEST_CHUNK_MAX_TOKENS": "48",
-                "TRADEBUS_OMNIRAG_INGEST_CHUNK_OVERLAP_TOKENS": "8",
-                "TRADEBUS_OMNIRAG_EMBED_PREFETCH": "2",
-                "TRADEBUS_OMNIRAG_EMBED_CONCURRENCY": "2",
-                # The admission limit is not under test here.
-                "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "100000",
-                "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "1000",
-                "TRADEBUS_GATEWAY_TENANT_BURST": "1000",
-            },
-        )
-        stack.add("gateway", "gateway")
-        stack.add("omnirag-ingest", "omnirag-ingest")
-        stack.add("omnirag-embed-1", "omnirag-embed")
-        stack.add("omnirag-embed-2", "omnirag-embed")
-        await stack.start_all()
-        try:
-            yield stack
-        finally:
-            await stack.stop_all()
-            client = create_client(MongoSettings())
-            with contextlib.suppress(Exception):
-                await client.drop_database(database)
-            await client.close()
+    env = {
+        "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
+        # Small batches and a narrow embed intake: the run lasts long enough for every
+        # fault to land mid-flight.
+        "TRADEBUS_OMNIRAG_INGEST_EMBED_BATCH_SIZE": "2",
+        "TRADEBUS_OMNIRAG_INGEST_CHUNK_MAX_TOKENS": "48",
+        "TRADEBUS_OMNIRAG_INGEST_CHUNK_OVERLAP_TOKENS": "8",
+        "TRADEBUS_OMNIRAG_EMBED_PREFETCH": "2",
+        "TRADEBUS_OMNIRAG_EMBED_CONCURRENCY": "2",
+        # The admission limit is not under test here.
+        "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "100000",
+        "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "1000",
+        "TRADEBUS_GATEWAY_TENANT_BURST": "1000",
+    }
+    services = [("gateway", "gateway"), ("omnirag-ingest", "omnirag-ingest")]
+    services += [("omnirag-embed-1", "omnirag-embed"), ("omnirag-embed-2", "omnirag-embed")]
+    async with isolated_stack(
+        "chaos",
+        base_port=18_700,
+        logs=tmp_path_factory.mktemp("chaos-logs"),
+        env=env,
+        services=services,
+    ) as stack:
+        yield stack
 
 
 def document_text(n: int) -> str:

@@ -16,10 +16,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.integration.notifier.receiver import running_receiver
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.stack import Stack
-from tests.support.vhost import isolated_vhost
-from tradebus_storage import MongoSettings, create_client
+from tests.support.stack import Stack, isolated_stack
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
@@ -31,32 +28,17 @@ NOTIFIERS = ("notifier-1", "notifier-2")
 
 @pytest.fixture
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    require_rabbitmq()
-    require_mongodb()
-    database = f"chaos_webhooks_{uuid.uuid4().hex[:10]}"
-    async with isolated_vhost("chaos-webhooks") as amqp_url:
-        stack = Stack(
-            database=database,
-            base_port=18_950,
-            logs=tmp_path_factory.mktemp("chaos-webhook-logs"),
-            env={
-                "RABBITMQ_URL": amqp_url,
-                "TRADEBUS_LOG_JSON": "true",
-                "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-                "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
-            },
-        )
-        stack.add("gateway", "gateway")
-        for name in NOTIFIERS:
-            stack.add(name, "notifier")
-        await stack.start_all()
-        try:
-            yield stack
-        finally:
-            await stack.stop_all()
-            client = create_client(MongoSettings())
-            await client.drop_database(database)
-            await client.close()
+    async with isolated_stack(
+        "chaos-webhooks",
+        base_port=18_950,
+        logs=tmp_path_factory.mktemp("chaos-webhook-logs"),
+        env={
+            "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
+            "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
+        },
+        services=[("gateway", "gateway"), *((name, "notifier") for name in NOTIFIERS)],
+    ) as stack:
+        yield stack
 
 
 async def test_every_event_is_delivered_under_its_id_through_worker_kills(stack: Stack) -> None:

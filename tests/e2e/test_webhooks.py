@@ -15,10 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.integration.notifier.receiver import running_receiver
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.stack import Stack
-from tests.support.vhost import isolated_vhost
-from tradebus_storage import MongoSettings, create_client
+from tests.support.stack import isolated_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -36,58 +33,48 @@ async def _deliveries(api: httpx.AsyncClient, wid: str, state: str, count: int) 
 
 @pytest.mark.timeout(180)
 async def test_subscribe_verify_replay_and_rotate_through_the_gateway() -> None:
-    require_rabbitmq()
-    require_mongodb()
-    database = f"e2e_webhooks_{uuid.uuid4().hex[:10]}"
     logs = Path(tempfile.mkdtemp(prefix="tradebus-e2e-webhooks-"))
-    async with isolated_vhost("e2e-webhooks") as amqp_url, running_receiver() as receiver:
-        stack = Stack(
-            database=database,
+    env = {
+        "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
+        "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
+    }
+    async with (
+        isolated_stack(
+            "e2e-webhooks",
             base_port=18_900,
             logs=logs,
-            env={
-                "RABBITMQ_URL": amqp_url,
-                "TRADEBUS_LOG_JSON": "true",
-                "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-                "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
-            },
+            env=env,
+            services=[("gateway", "gateway"), ("notifier", "notifier")],
+        ) as stack,
+        running_receiver() as receiver,
+        httpx.AsyncClient(
+            base_url=stack.processes["gateway"].url,
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        ) as api,
+    ):
+        created = await api.post(
+            "/v1/webhooks", json={"url": receiver.url, "event_types": ["task.#"]}
         )
-        stack.add("gateway", "gateway")
-        stack.add("notifier", "notifier")
-        await stack.start_all()
-        try:
-            async with httpx.AsyncClient(
-                base_url=stack.processes["gateway"].url,
-                headers={"Authorization": f"Bearer {KEY}"},
-                timeout=10,
-            ) as api:
-                created = await api.post(
-                    "/v1/webhooks", json={"url": receiver.url, "event_types": ["task.#"]}
-                )
-                assert created.status_code == 201, created.text
-                wid, secret = created.json()["id"], created.json()["secret"]
+        assert created.status_code == 201, created.text
+        wid, secret = created.json()["id"], created.json()["secret"]
 
-                test = await api.post(f"/v1/webhooks/{wid}/test")
-                assert test.status_code == 202, test.text
-                (got,) = await receiver.wait_for(1, timeout=30)
-                body = Webhook(secret).verify(got.body, got.headers)
-                assert body["type"] == "tradebus.webhook.test.v1"
-                assert body["data"]["subscription_id"] == wid
-                (delivery,) = await _deliveries(api, wid, "delivered", 1)
-                assert delivery["id"] == got.headers["webhook-id"] == test.json()["delivery_id"]
+        test = await api.post(f"/v1/webhooks/{wid}/test")
+        assert test.status_code == 202, test.text
+        (got,) = await receiver.wait_for(1, timeout=30)
+        body = Webhook(secret).verify(got.body, got.headers)
+        assert body["type"] == "tradebus.webhook.test.v1"
+        assert body["data"]["subscription_id"] == wid
+        (delivery,) = await _deliveries(api, wid, "delivered", 1)
+        assert delivery["id"] == got.headers["webhook-id"] == test.json()["delivery_id"]
 
-                replay = await api.post(f"/v1/webhooks/{wid}/deliveries/{delivery['id']}/replay")
-                assert replay.status_code == 202, replay.text
-                _, again = await receiver.wait_for(2, timeout=30)
-                assert again.headers["webhook-id"] == delivery["id"]
+        replay = await api.post(f"/v1/webhooks/{wid}/deliveries/{delivery['id']}/replay")
+        assert replay.status_code == 202, replay.text
+        _, again = await receiver.wait_for(2, timeout=30)
+        assert again.headers["webhook-id"] == delivery["id"]
 
-                rotated = (await api.post(f"/v1/webhooks/{wid}/rotate-secret")).json()
-                await api.post(f"/v1/webhooks/{wid}/test")
-                *_, last = await receiver.wait_for(3, timeout=30)
-                Webhook(rotated["secret"]).verify(last.body, last.headers)
-                Webhook(secret).verify(last.body, last.headers)  # the overlap
-        finally:
-            await stack.stop_all()
-            client = create_client(MongoSettings.model_validate({"MONGODB_URL": require_mongodb()}))
-            await client.drop_database(database)
-            await client.close()
+        rotated = (await api.post(f"/v1/webhooks/{wid}/rotate-secret")).json()
+        await api.post(f"/v1/webhooks/{wid}/test")
+        *_, last = await receiver.wait_for(3, timeout=30)
+        Webhook(rotated["secret"]).verify(last.body, last.headers)
+        Webhook(secret).verify(last.body, last.headers)  # the overlap

@@ -6,13 +6,21 @@ Each stack uses its own ports and its own MongoDB database, so it never collides
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tradebus_storage import MongoSettings, create_client
+
+from .infra import require_mongodb, require_rabbitmq
+from .vhost import isolated_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,3 +131,37 @@ class Stack:
         if process.log is None or not process.log.exists():
             return ""
         return "\n".join(process.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.asynccontextmanager
+async def isolated_stack(
+    prefix: str,
+    *,
+    base_port: int,
+    logs: Path,
+    env: Mapping[str, str],
+    services: Sequence[tuple[str, str]],
+) -> AsyncIterator[Stack]:
+    """`services` ((name, service) pairs) started in a RabbitMQ vhost and a MongoDB
+    database of their own; stopped, and both dropped, afterwards."""
+    require_rabbitmq()
+    require_mongodb()
+    database = f"{prefix.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
+    async with isolated_vhost(prefix) as amqp_url:
+        stack = Stack(
+            database=database,
+            base_port=base_port,
+            logs=logs,
+            env={"RABBITMQ_URL": amqp_url, "TRADEBUS_LOG_JSON": "true", **env},
+        )
+        for name, service in services:
+            stack.add(name, service)
+        await stack.start_all()
+        try:
+            yield stack
+        finally:
+            await stack.stop_all()
+            client = create_client(MongoSettings())
+            with contextlib.suppress(Exception):
+                await client.drop_database(database)
+            await client.close()

@@ -1,7 +1,7 @@
 """MongoDB access for tradebus: client, task state machine, idempotency inbox, leases, blobs."""
 
 from .blobs import Blob, BlobNotFound, BlobStore
-from .client import create_client, ping
+from .client import create_client, open_database, ping
 from .inbox import AlreadyProcessed, MemoryInbox, MongoInbox
 from .knowledge import (
     INDEXED,
@@ -68,5 +68,6 @@ __all__ = [
     "delivery_id",
     "new_signing_secret",
     "new_task_id",
+    "open_database",
     "ping",
 ]

@@ -23,3 +23,13 @@ async def ping(db: AsyncDatabase[Any]) -> bool:
     except Exception:
         return False
     return True
+
+
+def open_database(
+    settings: MongoSettings | None = None,
+) -> tuple[AsyncMongoClient[dict[str, Any]], AsyncDatabase[Any]]:
+    """A service's client and its database, from the given settings or the
+    environment's; the caller closes the client on shutdown."""
+    settings = settings or MongoSettings()
+    client = create_client(settings)
+    return client, client[settings.database]

@@ -17,7 +17,7 @@ from tradebus_providers import (
     close_providers,
 )
 from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
-from tradebus_storage import KnowledgeRepository, MongoSettings, create_client, ping
+from tradebus_storage import KnowledgeRepository, MongoSettings, open_database, ping
 
 from .adapters import BufferedRetrievalStats, MongoRetrievalStats, MongoSessionStore
 from .answering import Answerer
@@ -40,10 +40,8 @@ async def build(
     llm: LLMSettings | None = None,
     rerank: RerankSettings | None = None,
 ) -> Worker:
-    mongo = mongo or MongoSettings()
     bus_settings = bus_settings or BusSettings(service=SERVICE)
-    client = create_client(mongo)
-    db = client[mongo.database]
+    client, db = open_database(mongo)
     sessions = MongoSessionStore(
         db,
         ttl_days=settings.session_ttl_days,

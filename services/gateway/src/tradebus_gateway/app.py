@@ -19,7 +19,7 @@ from tradebus_storage import (
     MongoSettings,
     TaskRepository,
     WebhookRepository,
-    create_client,
+    open_database,
 )
 
 from . import errors, openapi
@@ -58,9 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = mongo_settings or MongoSettings()
-        client = create_client(mongo)
-        db = client[mongo.database]
+        client, db = open_database(mongo_settings)
         bus = Bus(bus_settings or BusSettings(service=SERVICE), registry=REGISTRY)
         task_repo = TaskRepository(db, result_ttl=timedelta(seconds=settings.result_ttl_seconds))
         # A parked message's task fails with the fault's reason: a task always ends.

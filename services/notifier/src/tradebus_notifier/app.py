@@ -21,7 +21,7 @@ from tradebus_storage import (
     DeliveryLog,
     MongoSettings,
     WebhookRepository,
-    create_client,
+    open_database,
     ping,
 )
 
@@ -66,10 +66,8 @@ async def build(
     transports: TransportFactory | None = None,
     scheduler: JobScheduler | None = None,
 ) -> Worker:
-    mongo = mongo or MongoSettings()
     bus_settings = bus_settings or BusSettings(service=SERVICE)
-    client = create_client(mongo)
-    db = client[mongo.database]
+    client, db = open_database(mongo)
     subscriptions = WebhookRepository(db)
     deliveries = DeliveryLog(db, ttl=timedelta(seconds=settings.webhook_delivery_log_ttl_seconds))
     await subscriptions.ensure_indexes()

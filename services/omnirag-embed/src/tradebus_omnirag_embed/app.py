@@ -9,7 +9,7 @@ from tradebus_contracts import REGISTRY, EmbedChunks
 from tradebus_knowledge import EmbeddingSettings, build_embedder
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
-from tradebus_storage import KnowledgeRepository, MongoSettings, TaskRepository, create_client, ping
+from tradebus_storage import KnowledgeRepository, MongoSettings, TaskRepository, open_database, ping
 
 from .adapters import BatchEmbedder
 from .handlers import EmbedHandler
@@ -26,10 +26,8 @@ async def build(
     mongo: MongoSettings | None = None,
     embedding: EmbeddingSettings | None = None,
 ) -> Worker:
-    mongo = mongo or MongoSettings()
     bus_settings = bus_settings or BusSettings(service=SERVICE)
-    client = create_client(mongo)
-    db = client[mongo.database]
+    client, db = open_database(mongo)
     knowledge = KnowledgeRepository(db)
     await knowledge.ensure_indexes()
     batches = BatchEmbedder(

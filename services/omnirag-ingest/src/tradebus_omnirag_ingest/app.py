@@ -15,7 +15,7 @@ from tradebus_storage import (
     KnowledgeRepository,
     MongoSettings,
     TaskRepository,
-    create_client,
+    open_database,
     ping,
 )
 
@@ -78,10 +78,8 @@ async def build(
     mongo: MongoSettings | None = None,
     resolver: Resolver | None = None,
 ) -> Worker:
-    mongo = mongo or MongoSettings()
     bus_settings = bus_settings or BusSettings(service=SERVICE)
-    client = create_client(mongo)
-    db = client[mongo.database]
+    client, db = open_database(mongo)
     knowledge, tasks = KnowledgeRepository(db), TaskRepository(db)
     await knowledge.ensure_indexes()
     await tasks.ensure_indexes()

@@ -17,7 +17,7 @@ from tradebus_providers import (
 )
 from tradebus_resilience import Downstream, DownstreamSettings
 from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
-from tradebus_storage import KnowledgeRepository, MongoSettings, create_client, ping
+from tradebus_storage import KnowledgeRepository, MongoSettings, open_database, ping
 
 from .adapters import KnowledgeBaseSearch
 from .assessing import Assessor
@@ -43,9 +43,7 @@ async def build(
     embedding: EmbeddingSettings | None = None,
 ) -> Worker:
     """Each `*_settings` argument defaults to the environment (tests pass their own)."""
-    mongo = mongo or MongoSettings()
-    client = create_client(mongo)
-    db = client[mongo.database]
+    client, db = open_database(mongo)
     bus = Bus(bus_settings or BusSettings(service=SERVICE), registry=REGISTRY)
 
     cache = TenantIndexCache(
