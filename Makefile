@@ -8,9 +8,10 @@ STAMP := $(VENV)/.installed
 PACKAGES := contracts $(patsubst %/pyproject.toml,%,$(sort \
 	$(wildcard libs/*/pyproject.toml) $(wildcard services/*/pyproject.toml)))
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
-TIERS := tests/unit tests/integration tests/e2e tests/chaos
+# examples/ holds the subscriber kit's own unit tests (FastStream's in-memory broker).
+TIERS := tests/unit examples tests/integration tests/e2e tests/chaos
 
-.PHONY: help venv run test test-unit test-integration lint fmt typecheck contracts lock \
+.PHONY: help venv run test test-unit test-integration node-deps tools lint fmt typecheck contracts lock \
 	bench-bus bench-ingest bench-online bench-retrieval infra-up infra-down clean
 
 help:
@@ -27,11 +28,20 @@ $(STAMP): requirements.lock $(PYPROJECTS)
 		$(addprefix -e ,$(PACKAGES))
 	touch $@
 
-test: venv
+test: venv node-deps tools
 	scripts/with-infra.sh $(BIN)/python -m pytest -q $(TIERS)
 
-test-unit: venv
-	$(BIN)/python -m pytest -q tests/unit
+test-unit: venv node-deps tools
+	$(BIN)/python -m pytest -q tests/unit examples
+
+# npm packages of the Node subscriber example and the AsyncAPI parser check (exact pins,
+# no lockfile); the tests that need them also run this themselves.
+node-deps:
+	scripts/ensure-node-deps.sh
+
+# Distribution tools the offline deploy checks use (promtool).
+tools:
+	scripts/ensure-tools.sh
 
 test-integration: venv
 	scripts/with-infra.sh $(BIN)/python -m pytest -q tests/integration

@@ -167,7 +167,7 @@ async def _run_once(
             "TRADEBUS_LOG_LEVEL": "WARNING",
             "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "10000",
             "TRADEBUS_GATEWAY_TENANT_BURST": "10000",
-            "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "100000",
+            "TRADEBUS_GATEWAY_INGEST_BACKLOG_FLOOR": "100000",
             "TRADEBUS_EMBED_PROVIDER": config.embedder,
             "TRADEBUS_OMNIRAG_INGEST_EMBED_BATCH_SIZE": str(batch),
         },

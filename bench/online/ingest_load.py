@@ -117,7 +117,7 @@ async def run(*, asks: int, concurrency: int, chunks: int, logs: Path) -> Result
                 "TRADEBUS_LOG_LEVEL": "WARNING",
                 "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "1000000",
                 "TRADEBUS_GATEWAY_TENANT_BURST": "1000000",
-                "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "100000",
+                "TRADEBUS_GATEWAY_INGEST_BACKLOG_FLOOR": "100000",
                 "TRADEBUS_EMBED_PROVIDER": "hashing",
             },
         )

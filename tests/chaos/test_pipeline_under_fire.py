@@ -61,7 +61,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         "TRADEBUS_OMNIRAG_EMBED_PREFETCH": "2",
         "TRADEBUS_OMNIRAG_EMBED_CONCURRENCY": "2",
         # The admission limit is not under test here.
-        "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "100000",
+        "TRADEBUS_GATEWAY_INGEST_BACKLOG_FLOOR": "100000",
         "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "1000",
         "TRADEBUS_GATEWAY_TENANT_BURST": "1000",
     }

@@ -34,7 +34,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         logs=tmp_path_factory.mktemp("chaos-webhook-logs"),
         env={
             "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-            "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
+            "TRADEBUS_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
         },
         services=[("gateway", "gateway"), *((name, "notifier") for name in NOTIFIERS)],
     ) as stack:

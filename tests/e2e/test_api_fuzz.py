@@ -64,7 +64,7 @@ async def test_the_api_survives_schemathesis_with_every_check() -> None:
                 # tenant limit or admission would hide what the request itself gets.
                 "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "100000",
                 "TRADEBUS_GATEWAY_TENANT_BURST": "100000",
-                "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "1000000",
+                "TRADEBUS_GATEWAY_INGEST_BACKLOG_FLOOR": "1000000",
                 "TRADEBUS_GATEWAY_ASK_MAX_IN_FLIGHT": "1000",
                 "TRADEBUS_GATEWAY_HUNT_MAX_IN_FLIGHT": "1000",
                 "TRADEBUS_GATEWAY_ASSESS_MAX_IN_FLIGHT": "1000",

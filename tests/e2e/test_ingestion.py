@@ -68,7 +68,9 @@ async def _run_stack(
         "strict-gateway",
         "gateway",
         env={
-            "TRADEBUS_GATEWAY_INGEST_QUEUE_LIMIT": "0",  # every submission is over the limit
+            # no room at all: no floor, and an SLO no drain rate can meet
+            "TRADEBUS_GATEWAY_INGEST_BACKLOG_FLOOR": "0",
+            "TRADEBUS_GATEWAY_INGEST_SLO_SECONDS": "0.001",
             "TRADEBUS_GATEWAY_TENANT_RATE_PER_SECOND": "0.5",
             "TRADEBUS_GATEWAY_TENANT_BURST": "3",
         },
@@ -312,7 +314,7 @@ async def test_overload_answers_429_with_retry_after(stack) -> None:
     strict = stack.processes["strict-gateway"].url
     headers = {"Authorization": f"Bearer {KEY_B}"}
     async with httpx.AsyncClient(base_url=strict, headers=headers) as client:
-        # Admission: the ingest queue is "full" (limit 0) once the sampler has looked.
+        # Admission: the backlog is "full" (no room at all) once the sampler has looked.
         await asyncio.sleep(1.5)
         before = await db_task_count(stack)
         admission = await client.post("/v1/rag/documents", json={"title": "t", "text": "x"})

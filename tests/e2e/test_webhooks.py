@@ -36,7 +36,7 @@ async def test_subscribe_verify_replay_and_rotate_through_the_gateway() -> None:
     logs = Path(tempfile.mkdtemp(prefix="tradebus-e2e-webhooks-"))
     env = {
         "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-        "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
+        "TRADEBUS_WEBHOOK_ALLOWED_NETWORKS": json.dumps(["127.0.0.0/8"]),
     }
     async with (
         isolated_stack(

@@ -52,3 +52,16 @@ def require_mongodb() -> str:
             pytrace=False,
         )
     return url
+
+
+def require_redis() -> str:
+    """The Redis that gateway replicas share limits through (`make test` starts the
+    machine's redis-server and sets REDIS_URL)."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url or not _reachable(url, 6379):
+        pytest.fail(
+            f"Redis is not reachable at {url or '(REDIS_URL unset)'}. Start it with "
+            "`scripts/ensure-redis.sh`, set REDIS_URL, or run the suite through `make test`.",
+            pytrace=False,
+        )
+    return url

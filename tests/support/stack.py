@@ -77,7 +77,13 @@ class Stack:
             "-m",
             process.module,
             cwd=ROOT,
-            env={**os.environ, "MONGODB_DATABASE": self.database, **process.env},
+            env={
+                **os.environ,
+                "MONGODB_DATABASE": self.database,
+                # one stack's limits never count another's requests in a shared Redis
+                "TRADEBUS_GATEWAY_LIMITS_PREFIX": self.database,
+                **process.env,
+            },
             stdout=log,
             stderr=log,
         )

@@ -3,9 +3,11 @@
 from ._base import Contract, MessageKind
 from ._envelope import CONTENT_TYPE, Envelope, InvalidEnvelope, new_message_id
 from ._registry import MessageRegistry, UnknownMessageType, is_valid_message_type
+from .alerts import AlertRaised, AlertResolved, NotifyAlert
 from .dealbrain import AskReply, AskRequest, Citation, RpcError, SummarizeSession
 from .faults import MessageFaulted
 from .omnirag import (
+    DocumentDeleted,
     DocumentIndexed,
     DocumentSource,
     EmbedChunks,
@@ -14,6 +16,8 @@ from .omnirag import (
     UploadSource,
     UrlSource,
 )
+from .quality import EvaluateRecall, RecallEvaluated
+from .schedules import CheckKnowledgeBase, KnowledgeBaseChecked, RunSweeps
 from .shadowhunter import (
     AssessReply,
     AssessRequest,
@@ -32,6 +36,7 @@ REGISTRY = MessageRegistry(
         IngestDocument,
         EmbedChunks,
         DocumentIndexed,
+        DocumentDeleted,
         TaskStatusChanged,
         MessageFaulted,
         AskRequest,
@@ -45,36 +50,53 @@ REGISTRY = MessageRegistry(
         DeliverWebhook,
         WebhookDisabled,
         WebhookTest,
+        CheckKnowledgeBase,
+        KnowledgeBaseChecked,
+        RunSweeps,
+        AlertRaised,
+        AlertResolved,
+        NotifyAlert,
+        EvaluateRecall,
+        RecallEvaluated,
     ]
 )
 
 __all__ = [
     "CONTENT_TYPE",
     "REGISTRY",
+    "AlertRaised",
+    "AlertResolved",
     "AskReply",
     "AskRequest",
     "AssessReply",
     "AssessRequest",
+    "CheckKnowledgeBase",
     "Citation",
     "Contract",
     "DeliverWebhook",
+    "DocumentDeleted",
     "DocumentIndexed",
     "DocumentSource",
     "EmbedChunks",
     "Envelope",
+    "EvaluateRecall",
     "Evidence",
     "HuntReply",
     "HuntRequest",
     "IngestDocument",
     "InvalidEnvelope",
+    "KnowledgeBaseChecked",
     "Lead",
     "LeadSource",
     "MessageFaulted",
     "MessageKind",
     "MessageRegistry",
+    "NotifyAlert",
     "Progress",
+    "RecallEvaluated",
     "RpcError",
     "RubricFactor",
+    "RunSweeps",
     "SummarizeSession",
     "TaskError",
     "TaskStatus",

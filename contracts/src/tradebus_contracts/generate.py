@@ -32,6 +32,10 @@ PARTIES: dict[str, tuple[list[str], list[str]]] = {
     "omnirag.document.ingest.v1": (["gateway"], ["omnirag-ingest"]),
     "omnirag.chunks.embed.v1": (["omnirag-ingest"], ["omnirag-embed"]),
     "omnirag.document.indexed.v1": (["omnirag-embed"], ["dealbrain", "notifier"]),
+    "omnirag.document.deleted.v1": (
+        ["gateway"],
+        ["dealbrain", "shadowhunter", "omnirag-ingest", "notifier"],
+    ),
     "task.status.changed.v1": (["gateway", "omnirag-ingest", "omnirag-embed"], ["notifier"]),
     "tradebus.message.faulted.v1": (["every service"], ["notifier"]),
     "dealbrain.ask.v1": (["gateway"], ["dealbrain"]),
@@ -45,6 +49,30 @@ PARTIES: dict[str, tuple[list[str], list[str]]] = {
     "notifier.webhook.deliver.v1": (["notifier", "gateway"], ["notifier"]),
     "notifier.webhook.disabled.v1": (["notifier"], []),
     "tradebus.webhook.test.v1": (["gateway"], ["notifier"]),
+    "omnirag.kb.check.v1": (["notifier", "omnirag-ingest"], ["omnirag-ingest"]),
+    "omnirag.kb.checked.v1": (["omnirag-ingest"], ["notifier"]),
+    "notifier.sweeps.run.v1": (["notifier"], ["notifier"]),
+    "tradebus.alert.raised.v1": (["notifier"], ["notifier"]),
+    "tradebus.alert.resolved.v1": (["notifier"], ["notifier"]),
+    "notifier.alert.notify.v1": (["notifier"], ["notifier"]),
+    "dealbrain.recall.evaluate.v1": (["notifier"], ["dealbrain"]),
+    "dealbrain.recall.evaluated.v1": (["dealbrain"], ["notifier"]),
+}
+
+# RPC pairs (AsyncAPI `reply`): each request type and the replies its server may answer
+# with. Every request type must be listed (a unit test checks it).
+REPLIES: dict[str, tuple[str, ...]] = {
+    "dealbrain.ask.v1": ("dealbrain.ask-reply.v1", "tradebus.rpc.error.v1"),
+    "shadowhunter.hunt.v1": ("shadowhunter.hunt-reply.v1", "tradebus.rpc.error.v1"),
+    "shadowhunter.assess.v1": ("shadowhunter.assess-reply.v1", "tradebus.rpc.error.v1"),
+}
+
+SCHEMA_FORMAT = "application/schema+json;version=draft-07"
+AMQP_BINDING_VERSION = "0.3.0"
+# AMQP's reply-to is a message property; AsyncAPI's runtime expressions name it a header.
+REPLY_ADDRESS: dict[str, str] = {
+    "location": "$message.header#/reply_to",
+    "description": "The request's AMQP reply_to property: RabbitMQ direct reply-to.",
 }
 
 HEADERS_SCHEMA: dict[str, Any] = {
@@ -94,6 +122,61 @@ def _key(message_type: str) -> str:
     return message_type.replace(".", "_").replace("-", "_")
 
 
+def _ref(*parts: str) -> dict[str, str]:
+    return {"$ref": "#/" + "/".join(parts)}
+
+
+def _exchange_binding(exchange: str) -> dict[str, Any]:
+    return {
+        "amqp": {
+            "is": "routingKey",
+            "exchange": {
+                "name": exchange,
+                "type": "topic" if exchange == "tradebus.events" else "direct",
+                "durable": True,
+                "autoDelete": False,
+                "vhost": "/",
+            },
+            "bindingVersion": AMQP_BINDING_VERSION,
+        }
+    }
+
+
+def _operation_binding(kind: MessageKind, action: str) -> dict[str, Any]:
+    if action == "receive":
+        # Consumers ack after their effects are durable; a nack dead-letters.
+        return {"amqp": {"ack": True, "bindingVersion": AMQP_BINDING_VERSION}}
+    # Requests are transient (they expire with the caller's deadline); the rest persist.
+    mode = 1 if kind is MessageKind.REQUEST else 2
+    return {
+        "amqp": {"deliveryMode": mode, "mandatory": True, "bindingVersion": AMQP_BINDING_VERSION}
+    }
+
+
+def _reply(key: str, reply_types: tuple[str, ...]) -> dict[str, Any]:
+    channel = f"{key}_reply"
+    return {
+        "address": REPLY_ADDRESS,
+        "channel": _ref("channels", channel),
+        "messages": [_ref("channels", channel, "messages", _key(t)) for t in reply_types],
+    }
+
+
+def _message(model: type[Contract], key: str) -> dict[str, Any]:
+    return {
+        "name": model.message_type,
+        "title": model.__name__,
+        "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
+        "contentType": "application/json",
+        "headers": HEADERS_SCHEMA,
+        "payload": _ref("components", "schemas", key),
+        "bindings": {
+            "amqp": {"messageType": model.message_type, "bindingVersion": AMQP_BINDING_VERSION}
+        },
+        "x-message-kind": model.kind.value,
+    }
+
+
 def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -101,49 +184,51 @@ def asyncapi() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for model in REGISTRY:
         key = _key(model.message_type)
-        schemas[key] = {"$ref": f"schemas/{model.message_type}.json"}
-        messages[key] = {
-            "name": model.message_type,
-            "title": model.__name__,
-            "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
-            "contentType": "application/json",
-            "headers": HEADERS_SCHEMA,
-            "payload": {"$ref": f"#/components/schemas/{key}"},
+        # The payload schemas are the JSON Schema files beside this document; naming their
+        # format keeps pydantic's OpenAPI-style `discriminator` object from being read as
+        # an AsyncAPI Schema `discriminator` (a string). `$defs`, `const` and `examples`
+        # mean the same in draft-07.
+        schemas[key] = {
+            "schemaFormat": SCHEMA_FORMAT,
+            "schema": {"$ref": f"schemas/{model.message_type}.json"},
         }
+        messages[key] = _message(model, key)
         exchange = EXCHANGES[model.kind]
-        bindings: dict[str, Any]
         if exchange is None:
-            address = "amq.rabbitmq.reply-to"
-            bindings = {"amqp": {"is": "queue", "queue": {"name": address}}}
-        else:
-            address = model.message_type
-            bindings = {
-                "amqp": {
-                    "is": "routingKey",
-                    "exchange": {
-                        "name": exchange,
-                        "type": "topic" if exchange == "tradebus.events" else "direct",
-                        "durable": True,
-                        "autoDelete": False,
-                        "vhost": "/",
-                    },
-                }
-            }
+            # Replies have no channel of their own: they travel on the reply channel of the
+            # requests that answer with them (the caller's direct reply-to).
+            continue
         channels[key] = {
-            "address": address,
-            "description": f"{model.kind.value} on {exchange or 'the caller reply-to'}",
-            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
-            "bindings": bindings,
+            "address": model.message_type,
+            "title": model.message_type,
+            "description": f"{model.kind.value} on {exchange}, routing key = message type",
+            "messages": {key: _ref("components", "messages", key)},
+            "bindings": _exchange_binding(exchange),
         }
+        reply_types = REPLIES.get(model.message_type, ())
+        if reply_types:
+            channels[f"{key}_reply"] = {
+                # Dynamic: the caller's reply-to, given in each request (`reply.address`).
+                "address": None,
+                "title": f"replies to {model.message_type}",
+                "description": "The caller's RabbitMQ direct reply-to "
+                "(amq.rabbitmq.reply-to); the reply carries the request's correlation_id.",
+                "messages": {_key(t): _ref("components", "messages", _key(t)) for t in reply_types},
+            }
         senders, receivers = PARTIES.get(model.message_type, ([], []))
         for action, parties in (("send", senders), ("receive", receivers)):
-            if parties:
-                operations[f"{action}_{key}"] = {
-                    "action": action,
-                    "channel": {"$ref": f"#/channels/{key}"},
-                    "summary": f"{', '.join(parties)} {action}s {model.message_type}",
-                    "messages": [{"$ref": f"#/channels/{key}/messages/{key}"}],
-                }
+            if not parties:
+                continue
+            operation: dict[str, Any] = {
+                "action": action,
+                "channel": _ref("channels", key),
+                "summary": f"{', '.join(parties)} {action}s {model.message_type}",
+                "messages": [_ref("channels", key, "messages", key)],
+                "bindings": _operation_binding(model.kind, action),
+            }
+            if reply_types:
+                operation["reply"] = _reply(key, reply_types)
+            operations[f"{action}_{key}"] = operation
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -151,7 +236,7 @@ def asyncapi() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Messages exchanged by the tradebus services over RabbitMQ. "
             "Bind your own queue to tradebus.events with a routing-key pattern "
-            "to subscribe to events.",
+            "to subscribe to events (docs/subscribing.md).",
         },
         "defaultContentType": "application/json",
         "servers": {

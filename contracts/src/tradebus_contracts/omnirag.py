@@ -72,3 +72,17 @@ class DocumentIndexed(Contract):
     title: str
     chunk_count: int = Field(..., ge=0)
     indexed_at: datetime
+
+
+class DocumentDeleted(Contract):
+    """A document was deleted: no answer may cite it from now on. Every replica that
+    holds an in-memory index drops it; omnirag-ingest then removes its chunks, vectors and
+    stored source."""
+
+    message_type: ClassVar[str] = "omnirag.document.deleted.v1"
+    kind: ClassVar[MessageKind] = MessageKind.EVENT
+
+    tenant_id: str
+    document_id: str
+    deleted_at: datetime
+    chunk_count: int = Field(..., ge=0, description="Chunks of the version that was live.")

@@ -108,14 +108,15 @@ async def make_gateway(
     """`await make_gateway(**settings)`: a started gateway, ready. Two tenants exist:
     acme (KEY_ACME, the client's) and globex (KEY_GLOBEX)."""
     _, db = mongo
-    keys = ApiKeyRepository(db, cache_seconds=0)
+    keys = ApiKeyRepository(db)
     for tenant, key in (("acme", KEY_ACME), ("globex", KEY_GLOBEX)):
         await keys.create_tenant(tenant)
         await keys.add_key(tenant, key)
     stack = AsyncExitStack()
 
     async def start(**overrides: Any) -> Gateway:
-        settings = GatewaySettings(**overrides)
+        # one test's limits never count another's requests in a shared Redis
+        settings = GatewaySettings(**{"limits_prefix": db.name, **overrides})
         app = create_app(
             settings,
             bus_settings=bus_settings(vhost, service="gateway"),

@@ -55,6 +55,10 @@ class Receiver:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                # The sender died mid-request (a SIGKILLed worker): a real receiver never
+                # sees a whole request, so neither does this one.
+                return
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break

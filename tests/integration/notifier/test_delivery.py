@@ -178,7 +178,9 @@ async def test_a_slow_receiver_does_not_hold_a_fast_one(make_notifier, unique) -
         # slots for two rounds (6 s) and the fast receiver's jobs would queue behind them.
         arrivals = [round(r.at - started, 2) for r in fast.received]
         print(f"fast receiver: 8 deliveries in {fast_done:.2f}s beside a 3 s one: {arrivals}")
-        assert fast_done < 2.5, fast_done
+        # Judged by order, not wall time: the fast receiver had all eight before the slow
+        # one answered more than a request or two (without the gate, four at a time).
+        assert len(slow.received) <= 2, (fast_done, len(slow.received))
         assert slow.max_in_flight == 1  # its own limit
         await slow.wait_for(2, timeout=15)
 

@@ -29,7 +29,7 @@ async def _deliveries(api: httpx.AsyncClient, wid: str, count: int, state: str) 
 
 async def test_the_webhook_lifecycle_through_the_api(make_gateway, make_notifier) -> None:
     n: Harness = await make_notifier()
-    gw = await make_gateway()
+    gw = await make_gateway(webhook_allowed_networks=["127.0.0.0/8"])
     api = gw.api
     async with running_receiver() as receiver:
         created = await api.post(
@@ -120,7 +120,7 @@ async def test_the_webhook_lifecycle_through_the_api(make_gateway, make_notifier
     ],
 )
 async def test_invalid_subscriptions_are_refused(make_gateway, body: dict) -> None:
-    gw = await make_gateway()
+    gw = await make_gateway(webhook_allowed_networks=["127.0.0.0/8"])
     response = await gw.api.post("/v1/webhooks", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "invalid_request"
@@ -128,7 +128,7 @@ async def test_invalid_subscriptions_are_refused(make_gateway, body: dict) -> No
 
 async def test_deliveries_page_with_a_cursor(make_gateway, make_notifier) -> None:
     await make_notifier()
-    gw = await make_gateway()
+    gw = await make_gateway(webhook_allowed_networks=["127.0.0.0/8"])
     async with running_receiver() as receiver:
         hook = (
             await gw.api.post("/v1/webhooks", json={"url": receiver.url, "event_types": ["#"]})
@@ -148,3 +148,36 @@ async def test_deliveries_page_with_a_cursor(make_gateway, make_notifier) -> Non
         assert len(rest["items"]) == 1 and rest["next_cursor"] is None
         ids = [d["id"] for d in first["items"] + rest["items"]]
         assert len(set(ids)) == 3
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",  # loopback
+        "http://10.0.0.5/hook",  # private
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://0.0.0.0:8000/hook",  # "this host"
+        "http://localhost:9000/hook",  # a name that resolves to loopback
+    ],
+)
+async def test_urls_inside_the_platform_are_refused_when_subscribed(make_gateway, url: str) -> None:
+    gw = await make_gateway()  # no allowlist: production's default
+    created = await gw.api.post("/v1/webhooks", json={"url": url, "event_types": ["#"]})
+    assert created.status_code == 422, created.text
+    assert created.json()["code"] == "url_refused"
+    assert (await gw.api.get("/v1/webhooks")).json()["items"] == []
+
+
+async def test_a_url_can_not_be_moved_inside_by_an_update(make_gateway) -> None:
+    gw = await make_gateway()
+    # a name that does not resolve (yet) is accepted: delivery checks it again
+    created = await gw.api.post(
+        "/v1/webhooks", json={"url": "https://hooks.invalid/tradebus", "event_types": ["#"]}
+    )
+    assert created.status_code == 201, created.text
+    wid = created.json()["id"]
+    moved = await gw.api.patch(f"/v1/webhooks/{wid}", json={"url": "http://10.1.2.3/x"})
+    assert moved.status_code == 422 and moved.json()["code"] == "url_refused"
+    assert (await gw.api.get(f"/v1/webhooks/{wid}")).json()[
+        "url"
+    ] == "https://hooks.invalid/tradebus"

@@ -25,10 +25,10 @@ async def test_storing_chunks_again_never_duplicates(kb, mongo) -> None:
     assert await kb.chunk_ids("t1", "d1") == ["d1:0", "d1:1"]
 
 
-async def test_equal_chunks_are_deduped_within_a_tenant_only(kb) -> None:
+async def test_each_document_owns_its_chunks_even_when_equal_to_anothers(kb) -> None:
     await kb.store_chunks(tenant_id="t1", document_id="d1", chunks=chunks("same", "one"))
     skipped = await kb.store_chunks(tenant_id="t1", document_id="d2", chunks=chunks("same", "two"))
-    assert skipped == 1 and await kb.chunk_ids("t1", "d2") == ["d2:1"]
+    assert skipped == 0 and await kb.chunk_ids("t1", "d2") == ["d2:0", "d2:1"]
     assert await kb.store_chunks(tenant_id="t2", document_id="d3", chunks=chunks("same")) == 0
 
 

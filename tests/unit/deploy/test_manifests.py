@@ -1,6 +1,9 @@
 """Deployment artefacts validate offline: the compose file against the Compose spec,
 every rendered Kubernetes object against its schema (strict), plus the rules we hold
-ourselves to (probes, resources, non-root, PDBs, one autoscaler per worker)."""
+ourselves to (probes, resources, non-root, PDBs that allow a drain, one autoscaler per
+worker that owns the replica count, every object in the namespace, no placeholder
+Secret). That the triggers cover every work queue a service declares is checked
+against the services' own topology in tests/integration/deploy."""
 
 from __future__ import annotations
 
@@ -19,13 +22,8 @@ K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.30.0"
 SERVICES = {"gateway", "dealbrain", "shadowhunter", "omnirag-ingest", "omnirag-embed", "notifier"}
 WORKERS = SERVICES - {"gateway"}
-QUEUES = {
-    "dealbrain.ask",
-    "shadowhunter.hunt",
-    "omnirag-ingest.ingest",
-    "omnirag-embed.embed",
-    "notifier.tasks",
-}
+NAMESPACE = "tradebus"
+CLUSTER_SCOPED = {"Namespace"}
 OVERLAYS = ["production", "dev", "metrics-adapter"]
 
 
@@ -73,8 +71,8 @@ def test_every_compose_service_builds_an_existing_package_and_has_a_healthcheck(
 def test_objects_validate_strictly(rendered) -> None:
     _, docs = rendered
     for doc in docs:
-        if doc["apiVersion"].startswith("keda.sh/"):
-            continue  # CRDs have no bundled schema; checked below
+        if doc["apiVersion"].startswith(("keda.sh/", "monitoring.coreos.com/")):
+            continue  # CRDs have no bundled schema; checked below and in test_monitoring
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
@@ -122,12 +120,110 @@ def test_one_autoscaler_per_scaled_deployment(rendered) -> None:
             targets.append(doc["spec"]["scaleTargetRef"]["name"])
         elif doc["kind"] == "ScaledObject":
             targets.append(doc["spec"]["scaleTargetRef"]["name"])
-            [trigger] = doc["spec"]["triggers"]
-            assert trigger["type"] == "rabbitmq"
-            assert trigger["metadata"]["queueName"] in QUEUES
-            assert trigger["metadata"]["mode"] == "QueueLength"
-            assert int(trigger["metadata"]["value"]) > 0
+            for trigger in doc["spec"]["triggers"]:
+                assert trigger["type"] == "rabbitmq"
+                assert trigger["metadata"]["mode"] == "QueueLength"
+                assert int(trigger["metadata"]["value"]) > 0
+                assert trigger["authenticationRef"]["name"] in {
+                    d["metadata"]["name"] for d in docs if d["kind"] == "TriggerAuthentication"
+                }
     assert len(targets) == len(set(targets)), f"{overlay}: two autoscalers on one Deployment"
     assert set(targets) <= deployments
     expected = SERVICES if overlay in {"production", "metrics-adapter"} else {"gateway"}
     assert set(targets) == expected
+
+
+def test_every_namespaced_object_lands_in_the_namespace(rendered) -> None:
+    overlay, docs = rendered
+    for doc in docs:
+        if doc["kind"] in CLUSTER_SCOPED:
+            continue
+        where = doc["metadata"].get("namespace")
+        assert where == NAMESPACE, f"{overlay}: {doc['kind']}/{doc['metadata']['name']} in {where}"
+
+
+def test_the_namespace_check_sees_component_objects() -> None:
+    kinds = {d["kind"] for d in render("production")} | {
+        d["kind"] for d in render("metrics-adapter")
+    }
+    assert {"ScaledObject", "TriggerAuthentication", "HorizontalPodAutoscaler"} <= kinds
+    assert {"ServiceMonitor", "PrometheusRule"} <= kinds
+
+
+def test_no_overlay_ships_a_secret(rendered) -> None:
+    """An applied placeholder would overwrite the real Secret, managed outside git."""
+    overlay, docs = rendered
+    assert not [d for d in docs if d["kind"] == "Secret"], overlay
+    assert "CHANGE-ME" not in yaml.safe_dump_all(docs), overlay
+
+
+def test_the_secret_example_names_every_key_the_workloads_need() -> None:
+    example = yaml.safe_load((K8S / "secret.example.yaml").read_text())
+    assert example["metadata"]["name"] == "tradebus-secrets"
+    assert example["metadata"]["namespace"] == NAMESPACE
+    assert {"RABBITMQ_URL", "MONGODB_URL", "TRADEBUS_BUS_MANAGEMENT_URL"} <= set(
+        example["stringData"]
+    )
+
+
+def min_replicas(docs: list[dict[str, Any]], deployment: dict[str, Any]) -> int:
+    name = deployment["metadata"]["name"]
+    for doc in docs:
+        if (
+            doc["kind"] == "HorizontalPodAutoscaler"
+            and doc["spec"]["scaleTargetRef"]["name"] == name
+        ):
+            return int(doc["spec"].get("minReplicas", 1))
+        if doc["kind"] == "ScaledObject" and doc["spec"]["scaleTargetRef"]["name"] == name:
+            return int(doc["spec"].get("minReplicaCount", 0))
+    return int(deployment["spec"].get("replicas", 1))
+
+
+def test_disruption_budgets_allow_a_node_drain(rendered) -> None:
+    """A budget a Deployment at its minimum can never satisfy blocks every drain."""
+    overlay, docs = rendered
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    for pdb in (d for d in docs if d["kind"] == "PodDisruptionBudget"):
+        name = pdb["metadata"]["name"]
+        replicas = min_replicas(docs, deployments[name])
+        spec = pdb["spec"]
+        if "maxUnavailable" in spec:
+            assert int(spec["maxUnavailable"]) >= 1, f"{overlay}: {name}"
+        else:
+            assert int(spec["minAvailable"]) < replicas, f"{overlay}: {name} at {replicas}"
+
+
+def test_autoscaled_deployments_leave_the_replica_count_to_the_autoscaler(rendered) -> None:
+    """`spec.replicas` beside an autoscaler resets the scale on every apply."""
+    overlay, docs = rendered
+    scaled = {
+        d["spec"]["scaleTargetRef"]["name"]
+        for d in docs
+        if d["kind"] in {"HorizontalPodAutoscaler", "ScaledObject"}
+    }
+    for dep in (d for d in docs if d["kind"] == "Deployment"):
+        if dep["metadata"]["name"] in scaled:
+            assert "replicas" not in dep["spec"], f"{overlay}: {dep['metadata']['name']}"
+
+
+def test_keda_and_hpa_components_scale_on_the_same_queues() -> None:
+    keda = {
+        d["spec"]["scaleTargetRef"]["name"]: sorted(
+            (t["metadata"]["queueName"], t["metadata"]["value"]) for t in d["spec"]["triggers"]
+        )
+        for d in render("production")
+        if d["kind"] == "ScaledObject"
+    }
+    hpa = {
+        d["spec"]["scaleTargetRef"]["name"]: sorted(
+            (
+                m["external"]["metric"]["selector"]["matchLabels"]["queue"],
+                m["external"]["target"]["averageValue"],
+            )
+            for m in d["spec"]["metrics"]
+        )
+        for d in render("metrics-adapter")
+        if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] in WORKERS
+    }
+    assert keda == hpa
+    assert set(keda) == WORKERS

@@ -25,6 +25,7 @@ from tradebus_gateway.limits import InFlightBudget
 from tradebus_gateway.online import CallContext, OnlineEndpoint, call, http_error
 from tradebus_gateway.settings import GatewaySettings
 from tradebus_messaging import BrokerUnavailable, DeadlineExceeded, RemoteError
+from tradebus_resilience import SharedLimits
 
 SETTINGS = GatewaySettings(unavailable_retry_after_seconds=7, busy_retry_after_seconds=2)
 
@@ -47,8 +48,9 @@ class FakeBus:
         return self.reply
 
 
-def endpoint(limit: int = 2, deadline: float = 15.0) -> OnlineEndpoint:
-    return OnlineEndpoint("ask", "dealbrain", deadline, InFlightBudget(limit))
+def endpoint(limit: int = 2, deadline: float = 15.0, tenant_limit: int = 10) -> OnlineEndpoint:
+    budget = InFlightBudget(limit)
+    return OnlineEndpoint("ask", "dealbrain", deadline, budget, tenant_limit, SharedLimits(None))
 
 
 def context(timeout: float | None = None) -> CallContext:
@@ -91,6 +93,32 @@ async def test_a_full_budget_answers_429_without_sending_anything() -> None:
     bus.release.set()
     await first
     assert ep.budget.in_flight == 0
+
+
+async def test_one_tenant_cannot_take_every_slot() -> None:
+    bus, ep = FakeBus(), endpoint(limit=10, tenant_limit=1)
+    first = asyncio.create_task(ask(bus, ep))
+    await asyncio.sleep(0.01)
+    with pytest.raises(ApiError) as refused:
+        await ask(bus, ep)  # the same tenant: its own budget is full
+    assert refused.value.status == 429 and refused.value.code == "tenant_overloaded"
+    other = asyncio.create_task(
+        call(
+            bus,  # type: ignore[arg-type]
+            ep,
+            ASK,
+            AskReply,
+            tenant_id="globex",
+            context=context(),
+            settings=SETTINGS,
+        )
+    )
+    await asyncio.sleep(0.01)
+    assert len(bus.requests) == 2  # acme's first call and globex's went out
+    bus.release.set()
+    await asyncio.gather(first, other)
+    assert ep.budget.in_flight == 0
+    await ask(bus, ep)  # acme's slot was given back
 
 
 async def test_a_client_may_shorten_the_deadline_but_never_lengthen_it() -> None:

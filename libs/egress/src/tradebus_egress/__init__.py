@@ -9,13 +9,27 @@ from .addresses import (
     embedded_ipv4,
     parse_ip,
 )
+from .targets import (
+    Resolver,
+    Target,
+    TargetRefused,
+    TargetUnresolvable,
+    resolve_target,
+    system_resolver,
+)
 
 __all__ = [
     "METADATA",
     "AddressPolicy",
     "IPAddress",
     "IPNetwork",
+    "Resolver",
+    "Target",
+    "TargetRefused",
+    "TargetUnresolvable",
     "classify",
     "embedded_ipv4",
     "parse_ip",
+    "resolve_target",
+    "system_resolver",
 ]

@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractConnection
 
 from tradebus_contracts import Contract, Envelope, MessageKind, MessageRegistry
 from tradebus_contracts.faults import MessageFaulted
+from tradebus_resilience import SharedLimits
 
 from .consumer import Consumer
 from .context import Handler
@@ -32,6 +33,7 @@ from .retry import RetryPolicy
 from .rpc import RpcClient, RpcReplier
 from .settings import BusSettings
 from .supervisor import ConnectionSupervisor
+from .throttle import Throttle
 from .topology import (
     COMMANDS,
     EVENTS,
@@ -67,6 +69,7 @@ class Bus:
         )
         self._endpoints: list[Endpoint] = []
         self._consumers: list[Consumer] = []
+        self._limits: SharedLimits | None = None  # created for the first throttled endpoint
         self._publisher = Publisher(timeout=settings.publish_timeout_seconds)
         self._rpc = RpcClient(registry, source=self._source)
         self._replier = RpcReplier(source=self._source)
@@ -88,13 +91,16 @@ class Bus:
         expires_seconds: float | None = None,
         parking: str | None = None,
         time_limit_seconds: float | None = None,
+        rate_limit: str | None = None,
     ) -> None:
         """Consume `message_types` from the queue `queue` (`<service>.<handler>`).
 
         For a queue of one replica's own (every replica sees every event, e.g.
         `<service>.<handler>.<replica>`): `expires_seconds` lets the broker delete it
         once no consumer has used it that long, and `parking` names the shared
-        endpoint (`<service>.<handler>`) whose parking lot takes its failures."""
+        endpoint (`<service>.<handler>`) whose parking lot takes its failures.
+        `rate_limit` (`10/minute`) caps consumption across every replica; the
+        `consume_rates` setting overrides it per queue."""
         models = {t: self.registry.model_for(t) for t in message_types}
         kinds = {m.kind for m in models.values()}
         if len(kinds) != 1 or not kinds <= {MessageKind.COMMAND, MessageKind.EVENT}:
@@ -114,6 +120,7 @@ class Bus:
                 expires_ms=None if expires_seconds is None else int(expires_seconds * 1000),
                 parking=parking,
                 time_limit_seconds=time_limit_seconds or self.settings.handler_time_limit_seconds,
+                rate_limit=self.settings.consume_rates.get(queue, rate_limit),
             )
         )
 
@@ -178,7 +185,16 @@ class Bus:
             ),
             dispatcher=Dispatcher(endpoint, self._inbox, self.publish, metrics),
             replier=self._replier if endpoint.rpc else None,
+            throttle=self._throttle(endpoint),
         )
+
+    def _throttle(self, endpoint: Endpoint) -> Throttle | None:
+        if endpoint.rate_limit is None:
+            return None
+        if self._limits is None:  # one store for every throttled endpoint of the process
+            s = self.settings
+            self._limits = SharedLimits(s.redis_url, prefix=s.limits_prefix, exact=True)
+        return Throttle(endpoint.queue, endpoint.rate_limit, self._limits)
 
     def topology(self) -> Topology:
         """Everything this process declares: the shared base plus its endpoints."""
@@ -206,6 +222,9 @@ class Bus:
         # channel; the connection closes after.
         await asyncio.gather(*(c.stop(grace) for c in self._consumers), return_exceptions=True)
         await self._connector.stop()
+        if self._limits is not None:
+            await self._limits.close()
+            self._limits = None
 
     async def _setup(self, connection: AbstractConnection) -> None:
         channel = await connection.channel()

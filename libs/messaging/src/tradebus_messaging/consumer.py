@@ -34,6 +34,7 @@ from .metrics import QueueMetrics
 from .outcomes import Outcomes
 from .retry import Park, RetryPolicy
 from .settle import Settler
+from .throttle import Throttle
 
 log = structlog.get_logger("tradebus.consumer")
 
@@ -54,8 +55,10 @@ class Consumer:
         dispatcher: Dispatcher,
         prepare: Prepare,
         replier: Replier | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self._throttle = throttle
         self._decode = decoder
         self._policy = policy
         self._outcomes = outcomes
@@ -283,6 +286,8 @@ class Consumer:
             self._metrics.dropped.inc()
             log.warning("dropping request without reply_to", queue=self.endpoint.queue)
             return True
+        if self._throttle is not None:  # the endpoint's rate, across every replica
+            await self._throttle.admit()
         CURRENT_MESSAGE.set(inbound.envelope)  # log lines carry the message's ids
         ctx = self._context(msg, inbound)
         try:

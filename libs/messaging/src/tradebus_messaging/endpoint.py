@@ -29,6 +29,8 @@ class Endpoint:
     expires_ms: int | None = None
     # the endpoint whose parking lot takes this queue's failures (default: its own)
     parking: str | None = None
+    # consumption rate across every replica (`10/minute`), None: unlimited
+    rate_limit: str | None = None
 
     @property
     def routing_keys(self) -> tuple[str, ...]:

@@ -21,8 +21,27 @@ CONSUMER_UP = Gauge("tradebus_consumer_up", "1 while the queue has a live consum
 PUBLISHED = Counter(
     "tradebus_published_total", "Publishes by exchange and outcome.", ["exchange", "outcome"]
 )
+# Sampled from the management API by one process (queue_stats.QueueStatsSampler, behind
+# a lease), not per message: every replica exporting them would only multiply series.
 QUEUE_DEPTH = Gauge(
     "tradebus_queue_ready_messages", "Ready messages in a queue (sampled).", ["queue"]
+)
+QUEUE_UNACKED = Gauge(
+    "tradebus_queue_unacked_messages",
+    "Messages delivered to consumers and not yet acknowledged (sampled).",
+    ["queue"],
+)
+QUEUE_CONSUMERS = Gauge(
+    "tradebus_queue_consumers", "Consumers attached to a queue (sampled).", ["queue"]
+)
+QUEUE_OLDEST_AGE = Gauge(
+    "tradebus_queue_oldest_message_age_seconds",
+    "Age of the oldest ready message (sampled; estimated to one interval on quorum queues).",
+    ["queue"],
+)
+QUEUE_STATS_SUCCESS = Gauge(
+    "tradebus_queue_stats_last_success_timestamp_seconds",
+    "Unix time of the last successful sample of the broker's queues.",
 )
 RPC_SECONDS = Histogram(
     "tradebus_rpc_client_seconds",

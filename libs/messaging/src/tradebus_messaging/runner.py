@@ -54,7 +54,7 @@ async def readiness(worker: Worker) -> dict[str, bool]:
 async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then shut down in order:
     stop consuming and drain in-flight work, run on_stop, close health."""
-    from tradebus_observability import health_app, serve_health
+    from tradebus_observability import EventLoopLagMonitor, health_app, serve_health
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -67,6 +67,8 @@ async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> No
         host=worker.http_host,
         port=worker.http_port,
     )
+    loop_lag = EventLoopLagMonitor()
+    loop_lag.start()
     try:
         if worker.on_start is not None:
             await worker.on_start()
@@ -79,6 +81,7 @@ async def run_worker(worker: Worker, *, stop: asyncio.Event | None = None) -> No
         await worker.bus.stop()
         if worker.on_stop is not None:
             await worker.on_stop()
+        await loop_lag.stop()
         await health.stop()
         log.info("stopped", service=worker.service)
 

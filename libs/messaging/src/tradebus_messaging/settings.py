@@ -55,6 +55,14 @@ class BusSettings(BaseSettings):
     parked_body_max_bytes: int = Field(default=65_536, ge=0)
     # /healthz fails when a consumer has been missing this long (Kubernetes restarts it).
     consumer_missing_unhealthy_seconds: float = Field(default=120.0, gt=0)
+    # Consumption rate limits per queue, across every replica (`limits` notation), e.g.
+    # {"dealbrain.summarize": "10/minute"}; `subscribe(rate_limit=...)` sets a default.
+    # Shared through Redis when a URL is set, per replica otherwise.
+    consume_rates: dict[str, str] = Field(default_factory=dict)
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TRADEBUS_BUS_REDIS_URL", "REDIS_URL")
+    )
+    limits_prefix: str = Field(default="tradebus", min_length=1, max_length=64)
     connect_timeout_seconds: float = 10.0
     reconnect_max_seconds: float = 10.0
     shutdown_grace_seconds: float = 25.0

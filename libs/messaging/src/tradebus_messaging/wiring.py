@@ -12,6 +12,7 @@ from .endpoint import Endpoint
 from .outcomes import Outcomes
 from .retry import RetryPolicy
 from .settings import BusSettings
+from .throttle import Throttle
 from .topology import Topology, endpoint_topology
 
 
@@ -40,6 +41,7 @@ def consumer_for(
     outcomes: Outcomes,
     dispatcher: Dispatcher,
     replier: Replier | None,
+    throttle: Throttle | None = None,
 ) -> Consumer:
     async def prepare(channel: AbstractChannel) -> None:
         # Re-declared on every (re)start of the consumer: a deleted queue comes back.
@@ -59,4 +61,5 @@ def consumer_for(
         dispatcher=dispatcher,
         prepare=prepare,
         replier=replier,
+        throttle=throttle,
     )

@@ -13,6 +13,7 @@ from .errors import (
     DownstreamUnavailable,
 )
 from .settings import DownstreamSettings
+from .shared_limits import SharedLimits, Slot, rate_item
 
 __all__ = [
     "CircuitBreaker",
@@ -24,7 +25,10 @@ __all__ = [
     "DownstreamSettings",
     "DownstreamTimeout",
     "DownstreamUnavailable",
+    "SharedLimits",
+    "Slot",
     "State",
     "is_transient",
     "parse_retry_after",
+    "rate_item",
 ]

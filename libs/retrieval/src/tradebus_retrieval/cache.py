@@ -3,7 +3,9 @@
 - `document_indexed(tenant, document)` adds one document's vectors in place (the
   `omnirag.document.indexed.v1` event calls it), so new knowledge is searchable at once
   without reloading the tenant;
-- a full rebuild after `refresh_seconds` catches deletions and anything missed while
+- `document_deleted(tenant, document)` drops a document (the
+  `omnirag.document.deleted.v1` event calls it), so no answer cites it afterwards;
+- a full rebuild after `refresh_seconds` catches anything missed while
   the process was disconnected, served stale-while-revalidate so no query waits on it;
 - concurrent first queries of a tenant share one load (single flight), and the least
   recently used tenants are evicted past `max_tenants`;
@@ -113,17 +115,40 @@ class TenantIndexCache:
         if entry is None:
             return  # not loaded here: the first query loads everything anyway
         document = await self._repo.indexed_document(tenant_id, document_id)
-        if document is None:
+        if document is None:  # deleted since (a late event): make sure it is gone
+            self._drop(entry, tenant_id, document_id)
             return
         vectors = await self._repo.tenant_vectors(
             tenant_id, self.dimensions, document_id=document_id
         )
         if document_id in entry.index.documents:  # re-indexed: its texts may have changed
-            prefix = document_id + ":"
-            for key in [k for k in self._texts if k[0] == tenant_id and k[1].startswith(prefix)]:
-                del self._texts[key]
+            self._forget_texts(tenant_id, document_id)
         entry.index.add_document(document, vectors.ids, vectors.matrix)
         INDEX_CHUNKS.labels(tenant_id).set(len(entry.index))
+
+    async def document_deleted(self, tenant_id: str, document_id: str) -> None:
+        """Drop a deleted document from a loaded tenant index (and its cached texts):
+        no answer from this replica cites it after this returns."""
+        loading = self._loading.get(tenant_id)
+        if loading is not None:
+            # A load that read MongoDB before the tombstone would install the document.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(loading)
+        self._forget_texts(tenant_id, document_id)
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            self._drop(entry, tenant_id, document_id)
+        log.info("deleted document dropped", tenant_id=tenant_id, document_id=document_id)
+
+    def _drop(self, entry: _Entry, tenant_id: str, document_id: str) -> None:
+        if entry.index.remove_document(document_id):
+            self._forget_texts(tenant_id, document_id)
+            INDEX_CHUNKS.labels(tenant_id).set(len(entry.index))
+
+    def _forget_texts(self, tenant_id: str, document_id: str) -> None:
+        prefixes = (document_id + ":", document_id + "#")
+        for key in [k for k in self._texts if k[0] == tenant_id and k[1].startswith(prefixes)]:
+            del self._texts[key]
 
     def invalidate(self, tenant_id: str) -> None:
         self._entries.pop(tenant_id, None)

@@ -13,8 +13,9 @@ from tradebus_storage import IndexedDocument
 
 
 def document_of(chunk_id: str) -> str:
-    """Chunk ids are `<document id>:<index>`."""
-    return chunk_id.rsplit(":", 1)[0]
+    """Chunk ids are `<document id>:<index>`, or `<document id>#<version>:<index>`
+    after a reindex."""
+    return chunk_id.rsplit(":", 1)[0].split("#", 1)[0]
 
 
 @dataclass
@@ -60,6 +61,14 @@ class TenantIndex:
         if ids:
             self.vectors.add(ids, matrix)
             self.chunks[document.id] = list(ids)
+
+    def remove_document(self, document_id: str) -> bool:
+        """Drop a document and its chunks; returns whether it was here."""
+        known = self.documents.pop(document_id, None) is not None
+        ids = self.chunks.pop(document_id, ())
+        if ids:
+            self.vectors.remove(sorted(ids))
+        return known or bool(ids)
 
     def search(self, query: np.ndarray, k: int, filters: Mapping[str, str]) -> list[Hit]:
         if not filters:

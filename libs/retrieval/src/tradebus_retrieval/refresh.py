@@ -1,5 +1,6 @@
 """Keeping every replica's tenant indexes fresh: each replica consumes
-`omnirag.document.indexed.v1` on a queue of its own (fan-out), which the broker deletes
+`omnirag.document.indexed.v1` and `omnirag.document.deleted.v1` on a queue of its own
+(fan-out), which the broker deletes
 when the replica has been gone for `expires_seconds`; failures park in one parking lot
 shared by the service's replicas, so a dead replica leaves nothing behind."""
 
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tradebus_contracts import DocumentIndexed
+from tradebus_contracts import DocumentDeleted, DocumentIndexed
 from tradebus_messaging import Bus
 
 from .cache import TenantIndexCache
@@ -31,13 +32,16 @@ def subscribe_index_refresh(
 ) -> str:
     """Subscribe this replica; returns its queue name."""
 
-    async def refresh(event: DocumentIndexed, ctx: Any) -> None:
-        await cache.document_indexed(event.tenant_id, event.document_id)
+    async def refresh(event: DocumentIndexed | DocumentDeleted, ctx: Any) -> None:
+        if isinstance(event, DocumentDeleted):
+            await cache.document_deleted(event.tenant_id, event.document_id)
+        else:
+            await cache.document_indexed(event.tenant_id, event.document_id)
 
     queue = refresh_queue(service, replica_id)
     bus.subscribe(
         queue=queue,
-        message_types=[DocumentIndexed.message_type],
+        message_types=[DocumentIndexed.message_type, DocumentDeleted.message_type],
         handler=refresh,
         prefetch=_PREFETCH,
         concurrency=_CONCURRENCY,

@@ -2,18 +2,31 @@
 
 from .blobs import Blob, BlobNotFound, BlobStore
 from .client import create_client, open_database, ping
+from .document_catalog import (
+    DocumentCatalog,
+    DocumentFilter,
+    DocumentRecord,
+    InvalidDocumentCursor,
+)
 from .inbox import AlreadyProcessed, MemoryInbox, MongoInbox
 from .knowledge import (
+    DELETED,
     INDEXED,
+    DocumentGone,
     IndexedDocument,
     KnowledgeRepository,
     NewChunk,
     StoredChunk,
     TenantVectors,
     chunk_id,
+    version_key,
 )
 from .leases import LeaseRepository
+from .rag_quality import InvalidCursor, RagQualityRepository, RecallRun
+from .schedule_runs import ScheduleRun, ScheduleRuns, slot_message_id
+from .schedules import DEFAULT_SCHEDULES, ScheduleSettings, ScheduleSpec
 from .settings import MongoSettings
+from .task_backlog import BacklogSample, TaskBacklog
 from .task_flow import TaskFlow
 from .tasks import (
     ALLOWED,
@@ -36,27 +49,43 @@ from .webhooks import (
 __all__ = [
     "ALLOWED",
     "DEADLINE_EXCEEDED",
+    "DEFAULT_SCHEDULES",
+    "DELETED",
     "INDEXED",
     "REVIVABLE_CODES",
     "TERMINAL",
     "AlreadyProcessed",
     "Attempt",
+    "BacklogSample",
     "Blob",
     "BlobNotFound",
     "BlobStore",
     "Delivery",
     "DeliveryLog",
     "DeliveryState",
+    "DocumentCatalog",
+    "DocumentFilter",
+    "DocumentGone",
+    "DocumentRecord",
     "IndexedDocument",
+    "InvalidCursor",
+    "InvalidDocumentCursor",
     "KnowledgeRepository",
     "LeaseRepository",
     "MemoryInbox",
     "MongoInbox",
     "MongoSettings",
     "NewChunk",
+    "RagQualityRepository",
+    "RecallRun",
+    "ScheduleRun",
+    "ScheduleRuns",
+    "ScheduleSettings",
+    "ScheduleSpec",
     "SigningSecret",
     "StoredChunk",
     "Task",
+    "TaskBacklog",
     "TaskFlow",
     "TaskRepository",
     "TenantVectors",
@@ -70,4 +99,6 @@ __all__ = [
     "new_task_id",
     "open_database",
     "ping",
+    "slot_message_id",
+    "version_key",
 ]

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from tradebus_contracts import TaskStatus
 
+from .metrics import TASKS_FINISHED
 from .task_model import (
     ACTIVE,
     ALLOWED,
@@ -183,7 +184,12 @@ class TaskRepository(TaskSweeps):
             [{"$set": stage}],
             return_document=ReturnDocument.AFTER,
         )
-        return Task.from_doc(doc) if doc else None
+        if doc is None:
+            return None
+        task = Task.from_doc(doc)
+        if target in TERMINAL:
+            TASKS_FINISHED.labels(task.kind, target.value).inc()
+        return task
 
     async def fail(
         self, tenant_id: str, task_id: str, code: str, message: str, **fields: Any

@@ -3,7 +3,7 @@ tests call `build` with their own bus, MongoDB and provider settings."""
 
 from __future__ import annotations
 
-from tradebus_contracts import REGISTRY, AskRequest, SummarizeSession
+from tradebus_contracts import REGISTRY, AskRequest, EvaluateRecall, SummarizeSession
 from tradebus_knowledge import EmbeddingSettings, build_embedder
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
@@ -17,18 +17,28 @@ from tradebus_providers import (
     close_providers,
 )
 from tradebus_retrieval import TenantIndexCache, subscribe_index_refresh
-from tradebus_storage import KnowledgeRepository, MongoSettings, open_database, ping
+from tradebus_storage import (
+    KnowledgeRepository,
+    MongoSettings,
+    RagQualityRepository,
+    open_database,
+    ping,
+)
 
 from .adapters import BufferedRetrievalStats, MongoRetrievalStats, MongoSessionStore
+from .adapters.recall_corpus import MongoRecallCorpus
 from .answering import Answerer
-from .handlers import AskHandler, SummarizeHandler
+from .handlers import AskHandler, EvaluateRecallHandler, SummarizeHandler
 from .pipeline import AskPipeline, AskPolicy
+from .recall import RecallPatrol, RecallPolicy
+from .reranking import Reranking
 from .settings import DealbrainSettings
 from .summarizer import SessionSummarizer
 
 SERVICE = "dealbrain"
 ASK_QUEUE = "dealbrain.ask"
 SUMMARIZE_QUEUE = "dealbrain.summarize"
+RECALL_QUEUE = "dealbrain.recall"
 
 
 async def build(
@@ -50,12 +60,15 @@ async def build(
     stats_store = MongoRetrievalStats(db, retention_days=settings.stats_retention_days)
     await sessions.ensure_indexes()
     await stats_store.ensure_indexes()
+    quality = RagQualityRepository(db)
+    await quality.ensure_indexes()
     stats = BufferedRetrievalStats(stats_store, flush_seconds=settings.stats_flush_seconds)
 
     # The query embedder must be the one omnirag-embed indexes with (TRADEBUS_EMBED_*).
+    embedder = build_embedder(embedding or EmbeddingSettings())
     cache = TenantIndexCache(
         KnowledgeRepository(db),
-        build_embedder(embedding or EmbeddingSettings()),
+        embedder,
         max_tenants=settings.index_max_tenants,
         refresh_seconds=settings.index_refresh_seconds,
     )
@@ -98,6 +111,33 @@ async def build(
         timeout=settings.summarize_timeout_seconds,
     )
 
+    # The patrol measures the ask's own retrieval: the same cache, reranker and fallback.
+    patrol = RecallPatrol(
+        corpus=MongoRecallCorpus(db),
+        retriever=cache,
+        reranking=Reranking(
+            reranker, fallback, reserve=reserve, cap=settings.rerank_timeout_ms / 1000
+        ),
+        chat=chat,
+        store=quality,
+        embedder=embedder.name,
+        policy=RecallPolicy(
+            rerank_candidates=settings.rerank_candidates,
+            min_score=settings.min_score,
+            threshold=settings.recall_threshold,
+            idf_chunks=settings.recall_idf_chunks,
+            query_terms=(
+                settings.recall_query_min_terms,
+                max(settings.recall_query_min_terms, settings.recall_query_max_terms),
+            ),
+            query_noise=settings.recall_query_noise,
+            use_llm=settings.recall_llm_questions,
+            llm_attempts=min(settings.recall_llm_attempts, bus_settings.max_attempts),
+            llm_concurrency=settings.recall_llm_concurrency,
+            question_seconds=settings.recall_question_timeout_seconds,
+        ),
+    )
+
     bus = Bus(bus_settings, registry=REGISTRY)
     bus.serve(
         queue=ASK_QUEUE,
@@ -112,6 +152,15 @@ async def build(
         handler=SummarizeHandler(summarizer),
         prefetch=settings.summarize_prefetch,
         concurrency=settings.summarize_concurrency,
+        rate_limit=settings.summarize_rate_limit,
+    )
+    bus.subscribe(
+        queue=RECALL_QUEUE,
+        message_types=[EvaluateRecall.message_type],
+        handler=EvaluateRecallHandler(patrol, bus.publish),
+        prefetch=settings.recall_prefetch,
+        concurrency=settings.recall_concurrency,
+        time_limit_seconds=settings.recall_time_limit_seconds,
     )
     # Fan-out: every replica keeps its own index, so every replica needs every event.
     subscribe_index_refresh(

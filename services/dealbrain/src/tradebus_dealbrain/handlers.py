@@ -4,19 +4,23 @@
 - `dealbrain.session.summarize.v1` (command, `dealbrain.summarize`) → SummarizeHandler
 - `omnirag.document.indexed.v1` (event, `dealbrain.index-refresh.<replica>`): wired by
   `tradebus_retrieval.subscribe_index_refresh`
+- `dealbrain.recall.evaluate.v1` (command, `dealbrain.recall`) → EvaluateRecallHandler
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
-from tradebus_contracts import AskReply, AskRequest, SummarizeSession
+from tradebus_contracts import AskReply, AskRequest, Envelope, EvaluateRecall, SummarizeSession
 from tradebus_messaging import MessageContext, PermanentError
 
 from .domain import Deadline
 from .pipeline import AskPipeline
+from .recall import RecallPatrol
 from .summarizer import SessionSummarizer
 
 log = structlog.get_logger(__name__)
@@ -74,4 +78,45 @@ class SummarizeHandler:
     async def __call__(self, cmd: SummarizeSession, ctx: MessageContext) -> None:
         await self._summarizer.fold(
             cmd.tenant_id, cmd.session_id, cmd.through_turn, attempt=ctx.attempt
+        )
+
+
+class EvaluateRecallHandler:
+    """Measures retrieval recall for one tenant, or fans out to every tenant with
+    searchable knowledge (`tenant_id` None: one command per tenant, so one tenant's
+    failure retries alone). Idempotency: the run's record is keyed by (tenant, slot, k)
+    and a redelivery finds it and republishes its event; both the per-tenant commands
+    and the events carry deterministic message ids."""
+
+    def __init__(self, patrol: RecallPatrol, publish: Callable[..., Awaitable[Envelope]]) -> None:
+        self._patrol = patrol
+        self._publish = publish  # Bus.publish: the envelope's tenant is the evaluated one
+
+    async def __call__(self, cmd: EvaluateRecall, ctx: MessageContext) -> None:
+        if ctx.tenant_id is not None and cmd.tenant_id not in (None, ctx.tenant_id):
+            raise PermanentError(
+                "the command's tenant does not match its envelope", code="forbidden"
+            )
+        tenant_id = cmd.tenant_id or ctx.tenant_id
+        slot = cmd.slot.isoformat()
+        if tenant_id is None:
+            tenants = await self._patrol.tenants()
+            for tenant in tenants:
+                await self._send(
+                    cmd.model_copy(update={"tenant_id": tenant}),
+                    ctx,
+                    tenant,
+                    f"recall:{tenant}:{slot}:{cmd.sample_size}:{cmd.k}",
+                )
+            log.info("recall patrol fanned out", slot=slot, tenants=len(tenants))
+            return
+        event = await self._patrol.evaluate(
+            tenant_id, slot=cmd.slot, sample_size=cmd.sample_size, k=cmd.k, attempt=ctx.attempt
+        )
+        if event is not None:
+            await self._send(event, ctx, tenant_id, f"recall-evaluated:{tenant_id}:{slot}:{cmd.k}")
+
+    async def _send(self, payload: Any, ctx: MessageContext, tenant: str, message_id: str) -> None:
+        await self._publish(
+            payload, tenant_id=tenant, causation=ctx.envelope, message_id=message_id
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 # The empty-recall alert divides empty by all.
 RETRIEVALS = Counter(
@@ -24,5 +24,21 @@ STAGE_SECONDS = Histogram(
 SUMMARIES = Counter(
     "tradebus_dealbrain_summaries_total",
     "Session summary commands by outcome (llm, extractive, duplicate, missing, conflict).",
+    ["outcome"],
+)
+# The recall patrol (`dealbrain.recall.evaluate.v1`): the latest run's scores per tenant.
+RECALL_AT_K = Gauge(
+    "tradebus_dealbrain_recall_at_k",
+    "Share of sampled chunks the ask's retrieval ranked within k, latest run per tenant.",
+    ["tenant"],
+)
+RECALL_MRR = Gauge(
+    "tradebus_dealbrain_recall_mrr",
+    "Mean reciprocal rank of the sampled chunks, latest run per tenant.",
+    ["tenant"],
+)
+RECALL_EVALUATIONS = Counter(
+    "tradebus_dealbrain_recall_evaluations_total",
+    "Recall evaluations of a tenant by outcome (evaluated, below_threshold, empty, duplicate).",
     ["outcome"],
 )

@@ -54,6 +54,9 @@ class DealbrainSettings(WorkerSettings):
     summarize_timeout_seconds: float = Field(30.0, gt=0)
     summarize_prefetch: int = Field(4, ge=1)
     summarize_concurrency: int = Field(2, ge=1)
+    # Summaries consumed at most this fast across every replica (`limits` notation, e.g.
+    # `10/minute`: the LLM's budget); unset, no limit. Shared through REDIS_URL.
+    summarize_rate_limit: str | None = None
 
     # Per-tenant, per-minute retrieval counters in MongoDB (`retrieval_stats`).
     stats_retention_days: int = Field(14, ge=1)
@@ -69,3 +72,25 @@ class DealbrainSettings(WorkerSettings):
     # `refresh_queue_expires_seconds` without a consumer (a replica that died).
     replica_id: str = Field(default_factory=default_replica_id)
     refresh_queue_expires_seconds: float = Field(600.0, ge=1)
+
+    # The recall patrol (`dealbrain.recall`, README "Recall patrol"): recall@k below
+    # `recall_threshold` is flagged on the record and the event (None: never flagged).
+    recall_threshold: float | None = Field(0.7, ge=0, le=1)
+    # Offline questions: simulated queries of min..max terms drawn by tf-idf (statistics
+    # from a sample of `recall_idf_chunks` chunks), each replaced by a common corpus term
+    # with probability `recall_query_noise`.
+    recall_idf_chunks: int = Field(2000, ge=1)
+    recall_query_min_terms: int = Field(3, ge=1)
+    recall_query_max_terms: int = Field(5, ge=1)
+    recall_query_noise: float = Field(0.2, ge=0, le=1)
+    # With an LLM configured it writes the questions; False keeps them offline.
+    recall_llm_questions: bool = True
+    # Attempts of the command that retry a transient LLM failure; the last one asks
+    # offline questions instead.
+    recall_llm_attempts: int = Field(3, ge=1)
+    recall_llm_concurrency: int = Field(4, ge=1)
+    recall_question_timeout_seconds: float = Field(15.0, gt=0)
+    # A background job: one tenant at a time, so it never crowds out the asks.
+    recall_prefetch: int = Field(1, ge=1)
+    recall_concurrency: int = Field(1, ge=1)
+    recall_time_limit_seconds: float = Field(900.0, gt=0)

@@ -1,49 +1,97 @@
-"""Admission control for ingest work: sample the queue's ready depth in the background so
-a request is judged from memory, before any work is done (no broker round trip)."""
+"""Admission control for ingest work, end to end: the backlog is every task accepted and
+not finished, across all stages and every replica's submissions, sampled from MongoDB in
+the background, so a request is judged from memory before any work is done.
+
+Between samples this replica adds what it accepted itself, so a burst cannot overshoot by
+more than what other replicas accept in one sampling interval."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
+from prometheus_client import Gauge
 
-from tradebus_messaging import Bus
+from tradebus_storage import TaskBacklog
 
-from .limits import DrainEstimator, retry_after_seconds
+from .admission_policy import ADMITTED, AdmissionPolicy, Verdict, allowed_backlog, judge
+from .errors import ApiError
 
 log = structlog.get_logger(__name__)
 
+BACKLOG = Gauge(
+    "tradebus_gateway_ingest_backlog",
+    "Ingest tasks accepted and not finished (all stages), as admission last sampled them.",
+)
+ALLOWED = Gauge(
+    "tradebus_gateway_ingest_backlog_allowed",
+    "The backlog admission allows now: SLO x drain rate, at least the floor.",
+)
+DRAIN = Gauge(
+    "tradebus_gateway_ingest_drain_per_second", "Ingest tasks finishing per second, sampled."
+)
 
-class QueueAdmission:
+
+class BacklogAdmission:
     def __init__(
-        self, bus: Bus, queue: str, *, limit: int, interval: float, retry_after_cap: int
+        self,
+        backlog: TaskBacklog,
+        policy: AdmissionPolicy,
+        *,
+        kind: str = "rag.ingest",
+        interval: float = 1.0,
+        window: float = 30.0,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._bus, self._queue, self._limit = bus, queue, limit
-        self._interval, self._cap = interval, retry_after_cap
-        self._estimator = DrainEstimator()
-        self._published = 0
-        self.depth: int | None = None
+        self._backlog, self._policy, self._kind = backlog, policy, kind
+        self._interval, self._window, self._now = interval, window, now
+        self._unfinished: Counter[str] = Counter()
+        self.drain_rate: float | None = None
+        self.sampled = False
         self._task: asyncio.Task[None] | None = None
 
-    def published(self, count: int = 1) -> None:
-        """Arrivals this process caused, so the drain estimate is not fooled by them."""
-        self._published += count
-        if self.depth is not None:
-            self.depth += count
+    def published(self, count: int = 1, *, tenant_id: str = "") -> None:
+        """Tasks this replica accepted since the last sample."""
+        self._unfinished[tenant_id] += count
 
-    def check(self) -> int:
+    def verdict(self, tenant_id: str | None = None) -> Verdict:
+        if not self.sampled:  # the database has not answered yet: nothing to judge by
+            return ADMITTED
+        return judge(self._policy, tenant_id, self._unfinished, self.drain_rate)
+
+    def check(self, tenant_id: str | None = None) -> int:
         """0 when admitted, else the Retry-After seconds to answer with."""
-        if self.depth is None or self.depth < self._limit:
-            return 0
-        return retry_after_seconds(self.depth, self._limit, self._estimator.rate, self._cap)
+        return self.verdict(tenant_id).retry_after
+
+    def admit(self, tenant_id: str) -> None:
+        """Raise the 429 to answer with when there is no room for one more task."""
+        verdict = self.verdict(tenant_id)
+        if verdict.admitted:
+            return
+        if verdict.scope == "tenant":
+            code = "tenant_over_quota"
+            message = (
+                f"this tenant has {verdict.backlog} documents accepted and unfinished, "
+                f"its share is {verdict.allowed}; retry later"
+            )
+        else:
+            code = "overloaded"
+            message = "ingestion backlog is full; retry later"
+        raise ApiError(429, code, message, headers={"Retry-After": str(verdict.retry_after)})
 
     async def sample(self) -> None:
-        published, self._published = self._published, 0
-        depth = await self._bus.queue_depth(self._queue)
-        self._estimator.observe(time.monotonic(), depth, published)
-        self.depth = depth
+        since = self._now() - timedelta(seconds=self._window)
+        sample = await self._backlog.sample(self._kind, since=since)
+        self._unfinished = Counter(sample.unfinished)
+        self.drain_rate = sample.finished / self._window if sample.finished else None
+        self.sampled = True
+        BACKLOG.set(sample.total)
+        DRAIN.set(self.drain_rate or 0.0)
+        ALLOWED.set(allowed_backlog(self._policy, self.drain_rate))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="admission-sampler")
@@ -58,6 +106,6 @@ class QueueAdmission:
         while True:
             try:
                 await self.sample()
-            except Exception as exc:  # queue not declared yet, broker away: keep sampling
-                log.debug("admission sample failed", queue=self._queue, error=str(exc))
+            except Exception as exc:  # database away: keep the last sample, keep trying
+                log.debug("admission sample failed", error=str(exc))
             await asyncio.sleep(self._interval)

@@ -13,21 +13,44 @@ from fastapi import FastAPI
 
 from tradebus_contracts import REGISTRY
 from tradebus_messaging import Bus, BusSettings
+from tradebus_messaging.queue_stats import (
+    ManagementQueues,
+    QueueStatsSampler,
+    QueueStatsSettings,
+    vhost_of,
+)
+from tradebus_observability import EventLoopLagMonitor
+from tradebus_resilience import SharedLimits
 from tradebus_storage import (
     BlobStore,
     LeaseRepository,
     MongoSettings,
+    ScheduleSettings,
+    TaskBacklog,
     TaskRepository,
     WebhookRepository,
     open_database,
 )
 
 from . import errors, openapi
-from .admission import QueueAdmission
-from .api import dealbrain, documents, health, shadowhunter, tasks, webhooks
+from .admission import BacklogAdmission
+from .admission_policy import AdmissionPolicy
+from .api import (
+    contract,
+    dealbrain,
+    document_routes,
+    documents,
+    health,
+    quality,
+    schedules,
+    shadowhunter,
+    tasks,
+    webhooks,
+)
 from .auth import ApiKeyRepository
-from .limits import TenantRateLimiter
+from .key_directory import KeyDirectory
 from .online import online_endpoints
+from .request_metrics import RequestMetrics
 from .settings import GatewaySettings
 from .state import GatewayState
 from .task_faults import subscribe_task_faults
@@ -51,10 +74,13 @@ def create_app(
     *,
     bus_settings: BusSettings | None = None,
     mongo_settings: MongoSettings | None = None,
+    queue_stats_settings: QueueStatsSettings | None = None,
+    schedule_settings: ScheduleSettings | None = None,
 ) -> FastAPI:
     """The bus and MongoDB settings default to the environment's; tests and benchmarks
     pass their own (a vhost, a database) instead of changing the process environment."""
     settings = settings or GatewaySettings()
+    queue_stats_settings = queue_stats_settings or QueueStatsSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,17 +91,31 @@ def create_app(
         subscribe_task_faults(bus, task_repo)
         # The API answers (503 via readiness) while the broker is still coming up.
         await bus.start(wait=False)
-        keys = ApiKeyRepository(db, cache_seconds=settings.api_key_cache_seconds)
+        keys = ApiKeyRepository(db)
+        directory = KeyDirectory(
+            db,
+            refresh_seconds=settings.api_key_cache_seconds,
+            catch_up_seconds=settings.api_key_catch_up_seconds,
+        )
+        await directory.ensure_indexes()
+        limits = SharedLimits(settings.redis_url, prefix=settings.limits_prefix)
         await task_repo.ensure_indexes()
         await WebhookRepository(db).ensure_indexes()
         if settings.bootstrap_api_key is not None:
             await keys.bootstrap(settings.bootstrap_api_key.get_secret_value())
-        admission = QueueAdmission(
-            bus,
-            settings.ingest_queue,
-            limit=settings.ingest_queue_limit,
+        backlog = TaskBacklog(db)
+        await backlog.ensure_indexes()
+        admission = BacklogAdmission(
+            backlog,
+            AdmissionPolicy(
+                slo_seconds=settings.ingest_slo_seconds,
+                floor=settings.ingest_backlog_floor,
+                share=settings.ingest_tenant_share,
+                retry_after_cap=settings.retry_after_max_seconds,
+                quotas=settings.ingest_tenant_quotas,
+            ),
             interval=settings.admission_sample_seconds,
-            retry_after_cap=settings.retry_after_max_seconds,
+            window=settings.admission_window_seconds,
         )
         admission.start()
         watchdog = asyncio.create_task(
@@ -85,6 +125,21 @@ def create_app(
                 interval=settings.reconcile_interval_seconds,
             )
         )
+        # Queue depths for dashboards and alerts: one replica samples the broker.
+        queue_stats = QueueStatsSampler(
+            ManagementQueues(
+                bus.settings.management_url,
+                vhost_of(bus.settings.url),
+                timeout=queue_stats_settings.timeout_seconds,
+            ),
+            interval=queue_stats_settings.interval_seconds,
+            leases=LeaseRepository(db),
+            holder=f"{socket.gethostname()}:{id(app)}",
+        )
+        if queue_stats_settings.enabled:
+            queue_stats.start()
+        loop_lag = EventLoopLagMonitor()
+        loop_lag.start()
         app.state.gateway = GatewayState(
             settings=settings,
             bus=bus,
@@ -93,18 +148,22 @@ def create_app(
             tasks=task_repo,
             blobs=BlobStore(db),
             keys=keys,
-            rate_limiter=TenantRateLimiter(settings.tenant_rate_per_second, settings.tenant_burst),
+            directory=directory,
+            limits=limits,
             admission=admission,
-            online=online_endpoints(settings),
+            online=online_endpoints(settings, limits),
         )
         try:
             yield
         finally:
+            await loop_lag.stop()
+            await queue_stats.stop()
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
             await admission.stop()
             await bus.stop()
+            await limits.close()
             await client.close()
 
     app = FastAPI(
@@ -114,12 +173,19 @@ def create_app(
         description=DESCRIPTION,
     )
     errors.install(app)
+    app.add_middleware(RequestMetrics, exclude={"/healthz", "/readyz", "/metrics"})
     openapi.install(app)
     app.include_router(health.router)
+    app.include_router(contract.router)
     app.include_router(documents.router)
+    app.include_router(document_routes.router)
     app.include_router(tasks.router)
     app.include_router(webhooks.router)
     app.include_router(dealbrain.router)
     app.include_router(shadowhunter.hunt_router)
     app.include_router(shadowhunter.nexus_router)
+    app.include_router(quality.router)
+    # The schedules the notifier runs (the same TRADEBUS_SCHEDULES), shown read-only.
+    app.state.schedules = schedule_settings or ScheduleSettings()
+    app.include_router(schedules.router)
     return app

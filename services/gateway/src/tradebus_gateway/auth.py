@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,11 +32,12 @@ class Principal:
 
 
 class ApiKeyRepository:
-    def __init__(self, db: AsyncDatabase[Any], *, cache_seconds: float = 30.0) -> None:
+    """Tenants and their keys, as the CLI and the bootstrap write them; requests resolve
+    keys through the in-memory `KeyDirectory`."""
+
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
         self._tenants = db["tenants"]
         self._keys = db["api_keys"]
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def create_tenant(self, tenant_id: str, name: str | None = None) -> bool:
         """Returns False when the tenant already exists."""
@@ -81,21 +81,7 @@ class ApiKeyRepository:
 
     async def revoke(self, key_id: str) -> bool:
         result = await self._keys.update_one({"_id": key_id}, {"$set": {"revoked": True}})
-        self._cache.clear()
         return result.modified_count == 1
-
-    async def resolve(self, api_key: str) -> Principal | None:
-        key_id = digest(api_key)
-        now = time.monotonic()
-        cached = self._cache.get(key_id)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
-        doc = await self._keys.find_one({"_id": key_id, "revoked": False})
-        principal = Principal(doc["tenant_id"], key_id) if doc else None
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[key_id] = (now, principal)
-        return principal
 
     async def bootstrap(self, api_key: str, tenant_id: str = "default") -> None:
         await self.create_tenant(tenant_id)

@@ -31,7 +31,7 @@ def _with_keys(fn: Callable[[ApiKeyRepository], Awaitable[T]]) -> T:
         settings = MongoSettings()
         client = create_client(settings)
         try:
-            return await fn(ApiKeyRepository(client[settings.database], cache_seconds=0))
+            return await fn(ApiKeyRepository(client[settings.database]))
         finally:
             await client.close()
 

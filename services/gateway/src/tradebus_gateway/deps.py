@@ -4,11 +4,12 @@ and what a client asks of an online call (a shorter deadline, its trace)."""
 from __future__ import annotations
 
 import math
-import time
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tradebus_resilience import rate_item
 
 from . import tracing
 from .auth import Principal
@@ -39,10 +40,12 @@ async def authenticated(
     )
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized
-    principal = await state.keys.resolve(credentials.credentials)
+    principal = await state.directory.resolve(credentials.credentials)
     if principal is None:
         raise unauthorized
-    wait = state.rate_limiter.check(principal.tenant_id, time.monotonic())
+    settings = state.settings
+    item = rate_item(settings.tenant_rate_per_second, settings.tenant_burst)
+    wait = await state.limits.rate(principal.tenant_id, item)
     if wait > 0:
         raise ApiError(
             429,

@@ -1,5 +1,6 @@
-"""Online calls: one RPC on a client's behalf, under the endpoint's in-flight budget and
-deadline, with the runtime's failures turned into HTTP answers."""
+"""Online calls: one RPC on a client's behalf, under the endpoint's in-flight budgets (this
+replica's, and the tenant's across every replica) and deadline, with the runtime's
+failures turned into HTTP answers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from prometheus_client import Counter, Gauge
 
 from tradebus_contracts import Contract
 from tradebus_messaging import Bus, DeadlineExceeded, PublishError, RemoteError, RpcError
+from tradebus_resilience import SharedLimits, Slot
 
 from .errors import ApiError
 from .limits import InFlightBudget
@@ -22,7 +24,7 @@ log = structlog.get_logger(__name__)
 CALLS = Counter(
     "tradebus_gateway_online_calls_total",
     "Online RPC calls by endpoint and outcome "
-    "(ok, busy, deadline, unavailable, invalid, remote_retryable, remote_error).",
+    "(ok, busy, tenant_busy, deadline, unavailable, invalid, remote_retryable, remote_error).",
     ["endpoint", "outcome"],
 )
 IN_FLIGHT = Gauge(
@@ -37,7 +39,9 @@ class OnlineEndpoint:
     name: str  # ask | hunt | assess: the settings prefix and the metric label
     service: str  # who answers, named in error messages
     deadline: float
-    budget: InFlightBudget
+    budget: InFlightBudget  # this replica's, protecting it
+    tenant_limit: int  # one tenant's calls in flight across every replica
+    limits: SharedLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +53,22 @@ class CallContext:
     traceparent: str
 
 
-def online_endpoints(settings: GatewaySettings) -> dict[str, OnlineEndpoint]:
+def online_endpoints(settings: GatewaySettings, limits: SharedLimits) -> dict[str, OnlineEndpoint]:
     s = settings
     endpoints = {
-        "ask": OnlineEndpoint(
-            "ask", "dealbrain", s.ask_deadline_seconds, InFlightBudget(s.ask_max_in_flight)
-        ),
-        "hunt": OnlineEndpoint(
-            "hunt", "shadowhunter", s.hunt_deadline_seconds, InFlightBudget(s.hunt_max_in_flight)
-        ),
-        "assess": OnlineEndpoint(
-            "assess",
-            "shadowhunter",
-            s.assess_deadline_seconds,
-            InFlightBudget(s.assess_max_in_flight),
-        ),
+        name: OnlineEndpoint(
+            name,
+            service,
+            getattr(s, f"{name}_deadline_seconds"),
+            InFlightBudget(getattr(s, f"{name}_max_in_flight")),
+            getattr(s, f"{name}_tenant_max_in_flight"),
+            limits,
+        )
+        for name, service in (
+            ("ask", "dealbrain"),
+            ("hunt", "shadowhunter"),
+            ("assess", "shadowhunter"),
+        )
     }
     for name, endpoint in endpoints.items():
         IN_FLIGHT.labels(name).set_function(_reader(endpoint.budget))
@@ -86,19 +91,28 @@ async def call(
 ) -> R:
     """Send `payload` and return the reply, or raise the ApiError to answer with."""
     correlation = {"X-Correlation-Id": context.correlation_id}
-    # Checked before anything is published, without waiting: a full budget is a 429 now.
-    if not endpoint.budget.try_acquire():
-        CALLS.labels(endpoint.name, "busy").inc()
-        raise ApiError(
-            429,
-            "overloaded",
-            f"too many {endpoint.name} requests in flight; retry later",
-            headers={"Retry-After": str(settings.busy_retry_after_seconds), **correlation},
-        )
+    busy = {"Retry-After": str(settings.busy_retry_after_seconds), **correlation}
     timeout = (
         endpoint.deadline if context.timeout is None else min(context.timeout, endpoint.deadline)
     )
+    # Checked before anything is published, without waiting: a full budget is a 429 now.
+    if not endpoint.budget.try_acquire():
+        CALLS.labels(endpoint.name, "busy").inc()
+        message = f"too many {endpoint.name} requests in flight; retry later"
+        raise ApiError(429, "overloaded", message, headers=busy)
+    slot: Slot | None = None
     try:
+        # Held at most the deadline plus a margin: a replica that dies holding it frees it.
+        slot = await endpoint.limits.acquire(
+            endpoint.name, tenant_id, endpoint.tenant_limit, hold=timeout + 5
+        )
+        if slot is None:
+            CALLS.labels(endpoint.name, "tenant_busy").inc()
+            message = (
+                f"this tenant has {endpoint.tenant_limit} {endpoint.name} requests in "
+                "flight already; retry later"
+            )
+            raise ApiError(429, "tenant_overloaded", message, headers=busy)
         reply = await bus.request(
             payload,
             timeout=timeout,
@@ -126,6 +140,8 @@ async def call(
         raise error from exc
     finally:
         endpoint.budget.release()
+        if slot is not None:
+            await endpoint.limits.release(slot)
     if not isinstance(reply, reply_type):
         CALLS.labels(endpoint.name, "remote_error").inc()
         raise ApiError(

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADEBUS_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TRADEBUS_GATEWAY_", extra="ignore", populate_by_name=True
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -14,7 +16,19 @@ class GatewaySettings(BaseSettings):
 
     # Auth: when set, this key is created (or kept) for the `default` tenant at start.
     bootstrap_api_key: SecretStr | None = Field(None, validation_alias="TRADEBUS_BOOTSTRAP_API_KEY")
+    # Keys are resolved from an in-memory directory, reloaded in full this often (a key
+    # revoked elsewhere stops working within it); an unknown key waits for a catch-up load
+    # of new keys, at most one per `api_key_catch_up_seconds` whatever the traffic.
     api_key_cache_seconds: float = Field(30.0, ge=0)
+    api_key_catch_up_seconds: float = Field(0.25, ge=0)
+
+    # Limits shared by every replica (per-tenant rate and online in-flight budgets) live
+    # in Redis when a URL is set; without one, or while Redis fails, each replica counts
+    # on its own. `limits_prefix` namespaces the keys (one Redis, several deployments).
+    redis_url: str | None = Field(
+        None, validation_alias=AliasChoices("TRADEBUS_GATEWAY_REDIS_URL", "REDIS_URL")
+    )
+    limits_prefix: str = Field("tradebus", min_length=1, max_length=64)
 
     # Submission limits.
     # Bytes, counted while the body streams in, whatever Content-Length says. A document
@@ -24,15 +38,23 @@ class GatewaySettings(BaseSettings):
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
     inline_text_max_publish_bytes: int = Field(256 * 1024, gt=0)
 
-    # Admission control: refuse new ingest work while the queue is this deep.
-    ingest_queue: str = "omnirag-ingest.ingest"
-    ingest_queue_limit: int = Field(1_000, ge=0)
+    # Admission of ingest work, end to end: the backlog (documents accepted and not
+    # finished, every stage) may be at most SLO x drain rate (never below the floor), so
+    # accepted work finishes within about `ingest_slo_seconds`; one tenant may hold
+    # `ingest_tenant_share` of that, or its quota (JSON object tenant -> documents).
+    ingest_slo_seconds: float = Field(900.0, gt=0)
+    ingest_backlog_floor: int = Field(200, ge=0)
+    ingest_tenant_share: float = Field(0.5, gt=0, le=1)
+    ingest_tenant_quotas: dict[str, int] = Field(default_factory=dict)
+    # How often the backlog is sampled, and the window the drain rate is measured over.
     admission_sample_seconds: float = Field(1.0, gt=0)
+    admission_window_seconds: float = Field(30.0, gt=0)
     retry_after_max_seconds: int = Field(300, ge=1)
     # Retry-After of a 503 (broker away, no server answering, a retryable remote failure).
     unavailable_retry_after_seconds: int = Field(5, ge=1)
 
-    # Per-tenant request rate (token bucket per gateway replica).
+    # Per-tenant request rate across all replicas: `tenant_burst` requests per window of
+    # burst/rate seconds (sliding window), so the long-run rate is `tenant_rate_per_second`.
     tenant_rate_per_second: float = Field(50.0, gt=0)
     tenant_burst: int = Field(100, ge=1)
 
@@ -63,6 +85,11 @@ class GatewaySettings(BaseSettings):
     hunt_max_in_flight: int = Field(32, ge=1)
     assess_deadline_seconds: float = Field(30.0, gt=0)
     assess_max_in_flight: int = Field(32, ge=1)
+    # ... and how many one tenant may have outstanding across all replicas, so one tenant
+    # cannot take every slot.
+    ask_tenant_max_in_flight: int = Field(16, ge=1)
+    hunt_tenant_max_in_flight: int = Field(8, ge=1)
+    assess_tenant_max_in_flight: int = Field(8, ge=1)
     # X-Request-Timeout below this is raised to it (a shorter deadline only makes 504s).
     min_request_timeout_seconds: float = Field(1.0, gt=0)
     # Retry-After of a 429 from a full in-flight budget: online calls finish in seconds.
@@ -72,3 +99,16 @@ class GatewaySettings(BaseSettings):
     # signing alongside a rotated one (receivers switch over in that window).
     webhook_max_per_tenant: int = Field(100, ge=1)
     webhook_secret_overlap_seconds: int = Field(24 * 3600, ge=0)
+    # A subscribed URL whose host is (or resolves to) a private, loopback, link-local or
+    # metadata address is refused with 422, unless in these networks; the notifier checks
+    # again, and pins the address, at every delivery. TRADEBUS_WEBHOOK_ALLOWED_NETWORKS
+    # sets both services' lists at once.
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "TRADEBUS_GATEWAY_WEBHOOK_ALLOWED_NETWORKS", "TRADEBUS_WEBHOOK_ALLOWED_NETWORKS"
+        ),
+    )
+    # How long the up-front check waits for DNS; a name that does not resolve yet is
+    # accepted (delivery retries it), a name that resolves inside is not.
+    webhook_resolve_timeout_seconds: float = Field(3.0, gt=0)

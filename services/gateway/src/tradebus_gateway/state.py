@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tradebus_messaging import Bus
+from tradebus_resilience import SharedLimits
 from tradebus_storage import BlobStore, TaskRepository
 
-from .admission import QueueAdmission
+from .admission import BacklogAdmission
 from .auth import ApiKeyRepository
-from .limits import TenantRateLimiter
+from .key_directory import KeyDirectory
 from .online import OnlineEndpoint
 from .settings import GatewaySettings
 
@@ -24,6 +25,7 @@ class GatewayState:
     tasks: TaskRepository
     blobs: BlobStore
     keys: ApiKeyRepository
-    rate_limiter: TenantRateLimiter
-    admission: QueueAdmission
+    directory: KeyDirectory  # resolves request keys in memory
+    limits: SharedLimits  # per-tenant rate and in-flight budgets, across replicas
+    admission: BacklogAdmission
     online: dict[str, OnlineEndpoint]  # ask, hunt, assess: deadline and in-flight budget

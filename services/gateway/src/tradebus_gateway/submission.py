@@ -27,12 +27,15 @@ async def submit_ingest(
     source: TextSource | UploadSource | UrlSource,
     metadata: dict[str, str],
     idempotency_key: str | None,
+    document_id: str | None = None,
+    task_id: str | None = None,
 ) -> tuple[Task, bool]:
-    task_id = new_task_id()
+    """A new document, or (given `document_id`) a new version of an existing one."""
+    task_id = task_id or new_task_id()
     command = IngestDocument(
         task_id=task_id,
         tenant_id=tenant_id,
-        document_id=uuid.uuid4().hex,
+        document_id=document_id or uuid.uuid4().hex,
         title=title,
         source=source,
         metadata=metadata,

@@ -20,16 +20,19 @@ from tradebus_messaging.runner import Worker
 from tradebus_storage import (
     DeliveryLog,
     MongoSettings,
+    ScheduleSettings,
     WebhookRepository,
     open_database,
     ping,
 )
 
 from .adapters import DelayNetworkScheduler, NetworkGuard, pinned_transport
+from .alerting import wire_alerts
 from .domain.ports import AddressGuard, JobScheduler, TransportFactory
 from .domain.schedule import RetrySchedule
 from .gates import Gates
 from .handlers import on_message_faulted, on_task_status_changed
+from .scheduling import wire_schedules
 from .settings import NotifierSettings
 from .webhook_delivery import DeliveryPolicy, WebhookDeliverer
 from .webhook_fanout import WebhookFanout
@@ -65,6 +68,7 @@ async def build(
     guard: AddressGuard | None = None,
     transports: TransportFactory | None = None,
     scheduler: JobScheduler | None = None,
+    schedules: ScheduleSettings | None = None,
 ) -> Worker:
     bus_settings = bus_settings or BusSettings(service=SERVICE)
     client, db = open_database(mongo)
@@ -123,7 +127,18 @@ async def build(
         time_limit_seconds=settings.webhook_timeout_seconds * 2 + 30,
     )
 
+    # Scheduled jobs: the cron scheduler (started with the worker) and the sweeps.
+    cron = await wire_schedules(bus, db, settings, schedules or ScheduleSettings())
+    # Alert rules: the channel endpoint, and the evaluation loop (started with the worker).
+    alerts = await wire_alerts(bus, db, settings)
+
+    async def start() -> None:
+        cron.start()
+        alerts.start()
+
     async def close() -> None:
+        await cron.stop()
+        await alerts.stop()
         await gates.close()
         await client.close()
 
@@ -133,5 +148,6 @@ async def build(
         http_host=settings.http_host,
         http_port=settings.http_port,
         checks={"mongodb": lambda: ping(db)},
+        on_start=start,
         on_stop=close,
     )

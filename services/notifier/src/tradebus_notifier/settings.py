@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from tradebus_messaging.runner import WorkerSettings
 
+from .alert_settings import DEFAULT_QUEUES, AlertChannel, default_rules
+from .domain.alert_rules import Rule
 from .domain.schedule import DEFAULT_DELAYS
 
 
 class NotifierSettings(WorkerSettings):
-    model_config = SettingsConfigDict(env_prefix="TRADEBUS_NOTIFIER_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TRADEBUS_NOTIFIER_", extra="ignore", populate_by_name=True
+    )
 
     prefetch: int = 32
     concurrency: int = 8
@@ -56,4 +60,58 @@ class NotifierSettings(WorkerSettings):
 
     # SSRF guard: networks deliveries may reach although private/loopback/link-local
     # (CIDRs, JSON list, e.g. ["10.20.0.0/16"]). Empty in production unless needed.
-    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # TRADEBUS_WEBHOOK_ALLOWED_NETWORKS sets it here and in the gateway (which refuses a
+    # forbidden URL when it is subscribed) at once.
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "TRADEBUS_NOTIFIER_WEBHOOK_ALLOWED_NETWORKS", "TRADEBUS_WEBHOOK_ALLOWED_NETWORKS"
+        ),
+    )
+
+    # -- scheduled jobs (README "Scheduled jobs"; the schedules themselves and the
+    # catch-up window are TRADEBUS_SCHEDULES / TRADEBUS_SCHEDULE_CATCH_UP_SECONDS,
+    # shared with the gateway, which shows them) -------------------------------------
+    scheduler_enabled: bool = True
+    # How often a replica looks for due slots (it also wakes at the next slot).
+    scheduler_tick_seconds: float = Field(1.0, gt=0)
+    # A slot claimed but not recorded as published this long is taken over and
+    # published again (same message id) by whichever replica looks first ...
+    scheduler_republish_grace_seconds: float = Field(60.0, gt=0)
+    # ... until the slot is this old; then the run is marked `abandoned`.
+    scheduler_give_up_seconds: float = Field(6 * 3600.0, gt=0)
+    # Run records (the claims) expire this long after the claim (TTL index).
+    scheduler_run_retention_seconds: int = Field(30 * 24 * 3600, gt=0)
+
+    # -- alerts (README "Alerts"; the shapes in alert_settings.py) ------------------
+    alerts_enabled: bool = True
+    # One replica evaluates at a time (a lease); each evaluation reads every signal once.
+    alert_interval_seconds: float = Field(30.0, gt=0)
+    alert_rules: list[Rule] = Field(default_factory=default_rules)
+    # Work queues the queue rules watch by default (parking lot: `<queue>.dlq`).
+    alert_queues: list[str] = Field(default_factory=lambda: list(DEFAULT_QUEUES))
+    # Operator channels, JSON: [{"kind": "slack", "url": "https://hooks.slack.com/..."}, ...]
+    alert_channels: list[AlertChannel] = Field(default_factory=list)
+    # SSRF guard for channel URLs, like webhook_allowed_networks (CIDRs, JSON list).
+    alert_allowed_networks: list[str] = Field(default_factory=list)
+    alert_channel_timeout_seconds: float = Field(10.0, gt=0)
+    alert_notify_prefetch: int = Field(16, ge=1)
+    alert_notify_concurrency: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _alert_names_unique(self) -> NotifierSettings:
+        rules = [r.name for r in self.alert_rules]
+        if len(set(rules)) != len(rules):
+            raise ValueError("alert rule names must be unique")
+        channels = [c.name for c in self.alert_channels]
+        if len(set(channels)) != len(channels):
+            raise ValueError("alert channel names must be unique")
+        return self
+
+    @field_validator("alert_channels", mode="after")
+    @classmethod
+    def _name_channels(cls, channels: list[AlertChannel]) -> list[AlertChannel]:
+        return [
+            c if c.name else c.model_copy(update={"name": f"{c.kind}-{i + 1}"})
+            for i, c in enumerate(channels)
+        ]

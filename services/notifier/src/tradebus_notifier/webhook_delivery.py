@@ -41,6 +41,7 @@ from .domain.ports import (
 from .domain.schedule import RetrySchedule
 from .domain.signing import webhook_headers
 from .gates import Gate, Gates
+from .metrics import record_attempt
 
 log = structlog.get_logger("tradebus.notifier.webhooks")
 
@@ -217,6 +218,7 @@ class WebhookDeliverer:
             latency_ms=result.latency_ms,
             error=result.error,
         )
+        record_attempt(result.verdict.value, result.latency_ms)
         if result.verdict is Verdict.DELIVERED:
             await self._record(delivery, job, result)
             await self.subscriptions.record_success(sub.id)

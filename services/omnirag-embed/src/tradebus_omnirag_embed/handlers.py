@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import structlog
 
-from tradebus_contracts import DocumentIndexed, EmbedChunks
+from tradebus_contracts import DocumentIndexed, EmbedChunks, TaskStatus
 from tradebus_messaging import MessageContext
-from tradebus_storage import KnowledgeRepository, Task, TaskFlow, TaskRepository
+from tradebus_storage import DocumentGone, KnowledgeRepository, Task, TaskFlow, TaskRepository
 
 from .adapters import BatchEmbedder
 from .domain import batch_is_runnable, document_complete, indexed_message_id, indexed_result
@@ -27,7 +27,9 @@ class EmbedHandler:
     - vectors are upserted by batch id `<document>:<batch>` (a rewrite replaces them);
     - the batch is counted once: `complete_unit` is a compare-and-set on the task's
       `done_units`, so `done` reaches `batch_count` exactly once per document;
-    - completing repeats safely: `mark_indexed` sets flags, `document indexed` carries
+    - a batch of a deleted document is dropped (`DocumentGone`), leaving no vectors;
+    - completing repeats safely: `mark_indexed` switches the document to the version
+      this task built by compare-and-set on the task id, `document indexed` carries
       the message id `<task>.indexed` (subscribers drop a repeat), and the task moves to
       `succeeded` by compare-and-set (terminal states never regress).
     """
@@ -51,6 +53,9 @@ class EmbedHandler:
             await self._batches.embed_batch(
                 msg.tenant_id, msg.document_id, msg.batch_index, msg.chunk_ids
             )
+        except DocumentGone:
+            log.info("batch of a deleted document dropped", task_id=msg.task_id)
+            return
         except Exception as exc:
             # The message context knows whether this failure parks the batch (permanent,
             # or the last attempt; outages retry regardless): then the document can never
@@ -68,7 +73,13 @@ class EmbedHandler:
 
     async def _finish(self, msg: EmbedChunks, ctx: MessageContext, task: Task) -> None:
         tenant = msg.tenant_id
-        document = await self._knowledge.mark_indexed(tenant, msg.document_id) or {}
+        document = await self._knowledge.mark_indexed(tenant, msg.document_id, msg.task_id)
+        if document is None:  # deleted, or superseded by a newer ingest, meanwhile
+            log.info("document not switched: deleted or superseded", task_id=msg.task_id)
+            await TaskFlow(self._tasks, ctx.publish).move(
+                tenant, msg.task_id, TaskStatus.CANCELLED, previous=task.status
+            )
+            return
         result = indexed_result(msg.document_id, document, model=self._batches.model)
         # Event before the final state: a crash in between re-runs this on redelivery,
         # and the deterministic message id lets subscribers drop the repeat.

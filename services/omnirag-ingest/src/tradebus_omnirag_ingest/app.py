@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import httpx
 
-from tradebus_contracts import REGISTRY, IngestDocument
+from tradebus_contracts import REGISTRY, DocumentDeleted, IngestDocument
 from tradebus_egress import AddressPolicy
 from tradebus_messaging import Bus, BusSettings
 from tradebus_messaging.runner import Worker
 from tradebus_storage import (
     BlobStore,
+    DocumentCatalog,
     KnowledgeRepository,
     MongoSettings,
     TaskRepository,
@@ -22,11 +23,14 @@ from tradebus_storage import (
 from .adapters import FetchLimits, ParserSandbox, PinnedTransport, Resolver
 from .domain import ChunkingPolicy, ParseLimits
 from .handlers import IngestHandler
+from .kb_check import wire_kb_check
 from .pipeline import IngestPipeline
+from .purge import PurgeHandler
 from .settings import OmniragIngestSettings
 
 SERVICE = "omnirag-ingest"
 QUEUE = "omnirag-ingest.ingest"
+PURGE_QUEUE = "omnirag-ingest.purge"
 USER_AGENT = "tradebus-omnirag-ingest/0.1"
 
 
@@ -105,6 +109,15 @@ async def build(
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
     )
+    bus.subscribe(
+        queue=PURGE_QUEUE,
+        message_types=[DocumentDeleted.message_type],
+        handler=PurgeHandler(catalog=DocumentCatalog(db), blobs=BlobStore(db)),
+        prefetch=4,
+        concurrency=2,
+    )
+
+    await wire_kb_check(bus, db, settings, tasks)
 
     async def close() -> None:
         await http.aclose()

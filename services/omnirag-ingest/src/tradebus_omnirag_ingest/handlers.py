@@ -9,7 +9,7 @@ import structlog
 
 from tradebus_contracts import IngestDocument, TaskStatus
 from tradebus_messaging import MessageContext
-from tradebus_storage import KnowledgeRepository, TaskFlow, TaskRepository
+from tradebus_storage import DocumentGone, KnowledgeRepository, TaskFlow, TaskRepository
 
 from .errors import error_code
 from .pipeline import IngestPipeline
@@ -24,10 +24,11 @@ class IngestHandler:
     repeats the work without duplicating its effects:
     - the task moves by compare-and-set (`TaskFlow.start`: queued/retrying → running; a
       running task continues, a finished one is skipped);
-    - the document is upserted by (tenant, document id);
-    - chunking is deterministic and chunk ids are `<document>:<index>`, inserted with
-      ordered=False so existing ids are kept; the unique (tenant, content hash) index
-      stores a content once per tenant;
+    - the document is upserted by (tenant, document id), and the version the task builds
+      is recorded with it, so a redelivery resumes the same version;
+    - chunking is deterministic and chunk ids are `<document>[#<version>]:<index>`,
+      inserted with ordered=False so existing ids are kept;
+    - a deleted document (tombstone) is never written again: its task is cancelled;
     - embed batches carry deterministic message ids `<task>.embed.<n>` (and
       `<task>.indexed` for the empty document's event), so subscribers drop repeats;
       omnirag-embed counts each batch once.
@@ -45,14 +46,18 @@ class IngestHandler:
             return
         try:
             await self._pipeline.run(msg, ctx)
+        except DocumentGone:
+            log.info("document deleted; ingest dropped", task_id=msg.task_id)
+            await flow.move(msg.tenant_id, msg.task_id, TaskStatus.CANCELLED)
         except Exception as exc:
             # The message context knows whether this failure parks the message (a
             # permanent error, or the last attempt; outages retry regardless).
             if ctx.parks(exc):
                 code = error_code(exc)
                 await flow.fail(msg.tenant_id, msg.task_id, code, f"{type(exc).__name__}: {exc}")
-                await self._knowledge.set_document_status(
-                    msg.tenant_id, msg.document_id, "failed", error=str(exc)
+                # A reindex that fails leaves the live version serving.
+                await self._knowledge.abandon_pending(
+                    msg.tenant_id, msg.document_id, msg.task_id, error=str(exc)
                 )
             else:
                 await flow.move(msg.tenant_id, msg.task_id, TaskStatus.RETRYING)

@@ -50,6 +50,15 @@ class OmniragIngestSettings(WorkerSettings):
     # `forkserver` (children forked from a server with the parsers preloaded) or `spawn`.
     parse_start_method: str = Field("forkserver", pattern="^(forkserver|spawn)$")
 
+    # The knowledge-base consistency check (`omnirag-ingest.kb-check`, README "Consistency
+    # check"). A document `ingesting` this long whose task is over is stuck; chunks and
+    # uploads younger than the safety ages are never judged (an ingest may be in flight).
+    kb_check_stuck_after_seconds: float = Field(2 * 3600.0, gt=0)
+    kb_check_min_age_seconds: float = Field(3600.0, ge=0)
+    kb_check_blob_min_age_seconds: float = Field(24 * 3600.0, ge=0)
+    kb_check_report_retention_seconds: int = Field(90 * 24 * 3600, gt=0)
+    kb_check_time_limit_seconds: float = Field(1800.0, gt=0)
+
     @field_validator("fetch_allow_networks", "fetch_allow_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

@@ -111,7 +111,7 @@ async def submit_document(
         ),
     ] = None,
 ) -> TaskAccepted:
-    _admit(state)
+    state.admission.admit(tenant.tenant_id)  # before the body is even read
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     source: TextSource | UploadSource | UrlSource
@@ -140,7 +140,7 @@ async def submit_document(
         await _discard(state, source)
         raise
     if created:
-        state.admission.published()
+        state.admission.published(tenant_id=tenant.tenant_id)
     else:
         await _discard(state, source)  # the first submission's blob is the one
     response.headers["Location"] = f"/v1/tasks/{task.id}"
@@ -191,17 +191,6 @@ async def _inline(text: str, state: GatewayState, tenant_id: str) -> TextSource 
         data, tenant_id=tenant_id, filename=INLINE_FILENAME, content_type="text/plain"
     )
     return UploadSource(blob_id=blob_id, filename=INLINE_FILENAME, content_type="text/plain")
-
-
-def _admit(state: GatewayState) -> None:
-    wait = state.admission.check()
-    if wait:
-        raise ApiError(
-            429,
-            "overloaded",
-            "ingestion backlog is full; retry later",
-            headers={"Retry-After": str(wait)},
-        )
 
 
 async def _from_upload(

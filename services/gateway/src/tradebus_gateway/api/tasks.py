@@ -9,7 +9,7 @@ import structlog
 from fastapi import APIRouter, Path, Query, Response
 
 from tradebus_contracts import TaskStatus
-from tradebus_storage import Task
+from tradebus_storage import DocumentCatalog, Task
 
 from ..deps import State, Tenant
 from ..errors import ApiError, ErrorBody, describe, responses
@@ -134,12 +134,16 @@ async def delete_task(task_id: TaskId, state: State, tenant: Tenant) -> Response
 
 async def _discard_blob(state: State, task: Task) -> None:
     """An ended task's stored document (an upload, or inline text kept as a blob) is
-    read by nobody any more."""
+    read by nobody any more, unless a live document was made from it."""
     command = task.params.get("command") or {}
     source = command.get("source") or {}
     if source.get("kind") == "upload" and source.get("blob_id"):
+        blob_id = str(source["blob_id"])
+        # A document made from it keeps it: a reindex reads it again.
+        if await DocumentCatalog(state.db).live_blob_ids(task.tenant_id, [blob_id]):
+            return
         try:
-            await state.blobs.delete(str(source["blob_id"]))
+            await state.blobs.delete(blob_id)
         except Exception as exc:  # the task is gone; a leftover blob is only space
             log.warning("blob not deleted", task_id=task.id, error=str(exc))
 

@@ -22,6 +22,7 @@ from tradebus_storage import (
 
 from ..deps import State, Tenant
 from ..errors import ApiError, describe, responses
+from ..webhook_urls import WebhookUrlCheck
 from .webhook_models import (
     DeliveryOut,
     DeliveryPage,
@@ -67,6 +68,16 @@ async def _get(state: State, tenant_id: str, webhook_id: str) -> WebhookSubscrip
     return sub
 
 
+async def _check_url(state: State, url: str) -> None:
+    check = WebhookUrlCheck(
+        state.settings.webhook_allowed_networks,
+        timeout_seconds=state.settings.webhook_resolve_timeout_seconds,
+    )
+    reason = await check.refusal(url)
+    if reason is not None:
+        raise ApiError(422, "url_refused", f"webhook URL refused: {reason}")
+
+
 def _unavailable(state: State, what: str) -> ApiError:
     retry = str(state.settings.unavailable_retry_after_seconds)
     return ApiError(503, "unavailable", what, headers={"Retry-After": retry})
@@ -92,6 +103,7 @@ async def create_webhook(
     limit = state.settings.webhook_max_per_tenant
     if await repo.count(tenant.tenant_id) >= limit:
         raise ApiError(409, "limit_reached", f"at most {limit} webhooks per tenant")
+    await _check_url(state, body.url)
     sub, secret = await repo.create(
         tenant.tenant_id,
         url=body.url,
@@ -144,6 +156,8 @@ async def update_webhook(
     }
     if "event_types" in fields:
         fields["event_types"] = list(dict.fromkeys(fields["event_types"]))
+    if "url" in fields:
+        await _check_url(state, fields["url"])
     if "description" in body.model_fields_set:
         fields["description"] = body.description
     sub = await _subscriptions(state).update(tenant.tenant_id, webhook_id, **fields)

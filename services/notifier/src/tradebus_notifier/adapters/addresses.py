@@ -1,29 +1,27 @@
 """The default SSRF guard for webhook URLs: http(s) only, and every address the host
-resolves to must pass the egress policy shared with ingestion (tradebus_egress: private,
-loopback, link-local, CGNAT, reserved, multicast and cloud-metadata ranges refused,
-embedded IPv4 judged by the address inside), unless an allowlisted network re-admits it.
-The connection is then pinned to the checked address (adapters/pinned.py)."""
+resolves to must pass the egress policy shared with ingestion and the gateway
+(tradebus_egress: private, loopback, link-local, CGNAT, reserved, multicast and
+cloud-metadata ranges refused, embedded IPv4 judged by the address inside), unless an
+allowlisted network re-admits it. The connection is then pinned to the checked address
+(adapters/pinned.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
-import httpx
-
-from tradebus_egress import AddressPolicy, IPAddress
+from tradebus_egress import (
+    AddressPolicy,
+    IPAddress,
+    Resolver,
+    TargetRefused,
+    TargetUnresolvable,
+    resolve_target,
+    system_resolver,
+)
 
 from ..domain.ports import AddressRefused, AddressUnresolvable, PinnedAddress
 
-Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+__all__ = ["NetworkGuard", "system_resolver"]
 
 
 class NetworkGuard:
@@ -36,27 +34,9 @@ class NetworkGuard:
 
     async def resolve(self, url: str) -> PinnedAddress:
         try:
-            parsed = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise AddressRefused(f"invalid URL: {exc}") from exc
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise AddressRefused("only http and https URLs with a host are delivered to")
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            literal: IPAddress | None = ipaddress.ip_address(parsed.host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            candidates = [literal]
-        else:
-            try:
-                found = await self._resolve(parsed.host, port)
-            except OSError as exc:
-                raise AddressUnresolvable(f"{parsed.host} did not resolve: {exc}") from exc
-            candidates = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
-            if not candidates:
-                raise AddressUnresolvable(f"{parsed.host} has no address")
-        refused = [str(ip) for ip in candidates if not self.permitted(ip, parsed.host)]
-        if refused:  # one forbidden answer is enough: a name must not mix in an inside host
-            raise AddressRefused(f"{parsed.host} resolves to a forbidden address {refused[0]}")
-        return PinnedAddress(parsed.scheme, parsed.host, port, str(candidates[0]))
+            target = await resolve_target(url, self._policy, self._resolve)
+        except TargetRefused as exc:
+            raise AddressRefused(str(exc)) from exc
+        except TargetUnresolvable as exc:
+            raise AddressUnresolvable(str(exc)) from exc
+        return PinnedAddress(target.scheme, target.host, target.port, target.address)

@@ -1,7 +1,10 @@
 """Embed one batch under the embedding budget and store its vectors.
 
-Vectors are written per batch with a replace-by-id (`<document>:<batch>`), so writing
-a batch again replaces it: a redelivered batch leaves exactly one copy."""
+Vectors are written per batch with a replace-by-id (`<document>[#<version>]:<batch>`),
+so writing a batch again replaces it: a redelivered batch leaves exactly one copy. The
+batch's version is its chunks' version. A batch of a deleted document raises
+DocumentGone and leaves nothing behind (`store_vectors` checks the tombstone after
+writing), so a late batch cannot resurrect a document."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import asyncio
 
 from tradebus_knowledge import Embedder
 from tradebus_messaging import PermanentError
-from tradebus_storage import KnowledgeRepository
+from tradebus_storage import DELETED, DocumentGone, KnowledgeRepository
 
 
 class MissingChunks(PermanentError):
@@ -36,6 +39,9 @@ class BatchEmbedder:
     ) -> None:
         chunks = await self._knowledge.load_chunks(tenant_id, chunk_ids)
         if len(chunks) != len(chunk_ids):
+            document = await self._knowledge.document(tenant_id, document_id)
+            if document is not None and document.get("status") == DELETED:
+                raise DocumentGone(document_id)  # purged already
             raise MissingChunks(len(chunk_ids) - len(chunks))
         async with self._budget:  # calls in flight to the embedding provider
             vectors = await self._embedder.embed([c.text for c in chunks])
@@ -46,4 +52,5 @@ class BatchEmbedder:
             [c.id for c in chunks],
             vectors,
             model=self._embedder.name,
+            version=chunks[0].version,
         )

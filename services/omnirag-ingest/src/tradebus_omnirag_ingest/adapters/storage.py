@@ -1,8 +1,8 @@
 """The chunk store as the ingest pipeline uses it: MongoDB through KnowledgeRepository.
 
-Chunk ids are `<document>:<index>` (chunking is deterministic, so a redelivery writes
-the same ids), and the store's unique (tenant, content hash) index drops a chunk the
-tenant already has in another document, which is then counted as a duplicate."""
+Chunk ids are `<document>:<index>` (`<document>#<version>:<index>` for later versions;
+chunking is deterministic, so a redelivery writes the same ids). Each document owns its
+chunks: an equal chunk in another document is stored again, never shared."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from tradebus_storage import KnowledgeRepository, NewChunk
 
 
 async def store_chunks(
-    knowledge: KnowledgeRepository, *, tenant_id: str, document_id: str, chunks: Sequence[Chunk]
+    knowledge: KnowledgeRepository,
+    *,
+    tenant_id: str,
+    document_id: str,
+    version: int,
+    chunks: Sequence[Chunk],
 ) -> tuple[list[str], int]:
-    """The document's chunk ids in order, and how many chunks were already known."""
+    """The version's chunk ids in order, and how many chunks were already stored."""
     duplicates = await knowledge.store_chunks(
         tenant_id=tenant_id,
         document_id=document_id,
+        version=version,
         chunks=[NewChunk(c.index, c.text, c.token_count, c.content_hash) for c in chunks],
     )
-    return await knowledge.chunk_ids(tenant_id, document_id), duplicates
+    return await knowledge.chunk_ids(tenant_id, document_id, version), duplicates

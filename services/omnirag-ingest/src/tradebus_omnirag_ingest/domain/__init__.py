@@ -8,7 +8,7 @@ from .chunking import (
     embed_message_id,
     indexed_message_id,
 )
-from .dedupe import first_of_each
+from .dedupe import content_digest, first_of_each
 from .parsing import (
     CORRUPT,
     EMPTY,
@@ -32,6 +32,7 @@ __all__ = [
     "Unprocessable",
     "batches",
     "chunk_document",
+    "content_digest",
     "embed_message_id",
     "first_of_each",
     "indexed_message_id",

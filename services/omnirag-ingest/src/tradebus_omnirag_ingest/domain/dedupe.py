@@ -1,9 +1,12 @@
 """Dedupe by content hash. Within a document, a repeated chunk (a footer on every page)
-is dropped here; across the tenant's documents, the unique (tenant, content hash) index
-of the chunk store drops it and reports it as a duplicate."""
+is dropped here. Across documents nothing is dropped: each document owns its chunks, so
+deleting one never takes another's text with it. A whole document whose content the
+tenant already has is recognised by `content_digest` instead (the pipeline answers with
+the existing document)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from tradebus_knowledge import Chunk
@@ -22,3 +25,8 @@ def first_of_each(chunks: Iterable[Chunk]) -> tuple[list[Chunk], int]:
         seen.add(chunk.content_hash)
         kept.append(chunk)
     return kept, dropped
+
+
+def content_digest(data: bytes) -> str:
+    """The identity of a document's content: equal bytes, equal digest."""
+    return hashlib.sha256(data).hexdigest()
