@@ -326,7 +326,8 @@ async def test_overload_answers_429_with_retry_after(stack) -> None:
         assert codes[-1] == 429, codes
         limited = await client.get("/v1/tasks")
         assert limited.json()["code"] == "rate_limited"
-        assert 1 <= int(limited.headers["Retry-After"]) <= 2
+        # 3 per window of burst / rate = 6 s (sliding): the window says when it admits
+        assert 1 <= int(limited.headers["Retry-After"]) <= 6
 
 
 async def test_a_tenant_never_sees_another_tenants_tasks(api, stack) -> None:

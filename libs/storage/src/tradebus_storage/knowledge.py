@@ -384,17 +384,21 @@ class KnowledgeRepository:
             version = await self._newest_version(tenant_id, document_id)
         rows = np.ascontiguousarray(vectors, dtype=np.float32)
         batch_id = f"{version_key(document_id, version)}:{batch}"
-        await self._vectors.replace_one(
+        # A redelivered batch (its worker died before the ack) may land after the switch
+        # marked its version indexed: it rewrites the vectors, never the flag.
+        await self._vectors.update_one(
             {"_id": batch_id},
             {
-                "tenant_id": tenant_id,
-                "document_id": document_id,
-                "version": version,
-                "chunk_ids": list(ids),
-                "dimensions": int(rows.shape[1]),
-                "matrix": Binary(rows.tobytes()),
-                "model": model,
-                "indexed": False,
+                "$set": {
+                    "tenant_id": tenant_id,
+                    "document_id": document_id,
+                    "version": version,
+                    "chunk_ids": list(ids),
+                    "dimensions": int(rows.shape[1]),
+                    "matrix": Binary(rows.tobytes()),
+                    "model": model,
+                },
+                "$setOnInsert": {"indexed": False},
             },
             upsert=True,
         )

@@ -50,6 +50,7 @@ class BacklogAdmission:
         self._backlog, self._policy, self._kind = backlog, policy, kind
         self._interval, self._window, self._now = interval, window, now
         self._unfinished: Counter[str] = Counter()
+        self._during: Counter[str] | None = None  # accepted while a sample is running
         self.drain_rate: float | None = None
         self.sampled = False
         self._task: asyncio.Task[None] | None = None
@@ -57,6 +58,8 @@ class BacklogAdmission:
     def published(self, count: int = 1, *, tenant_id: str = "") -> None:
         """Tasks this replica accepted since the last sample."""
         self._unfinished[tenant_id] += count
+        if self._during is not None:
+            self._during[tenant_id] += count
 
     def verdict(self, tenant_id: str | None = None) -> Verdict:
         if not self.sampled:  # the database has not answered yet: nothing to judge by
@@ -85,8 +88,16 @@ class BacklogAdmission:
 
     async def sample(self) -> None:
         since = self._now() - timedelta(seconds=self._window)
-        sample = await self._backlog.sample(self._kind, since=since)
-        self._unfinished = Counter(sample.unfinished)
+        # What this replica accepts while the query runs may be missing from its answer:
+        # added on top (at worst counted twice until the next sample, erring to refuse).
+        self._during = Counter()
+        try:
+            sample = await self._backlog.sample(self._kind, since=since)
+            unfinished = Counter(sample.unfinished)
+            unfinished.update(self._during)
+        finally:
+            self._during = None
+        self._unfinished = unfinished
         self.drain_rate = sample.finished / self._window if sample.finished else None
         self.sampled = True
         BACKLOG.set(sample.total)

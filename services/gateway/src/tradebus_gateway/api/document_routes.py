@@ -96,7 +96,7 @@ async def list_documents(
             tenant.tenant_id, filters, cursor=cursor, limit=limit
         )
     except InvalidDocumentCursor as exc:
-        raise ApiError(422, "invalid_request", "cursor: not a cursor this API gave") from exc
+        raise ApiError(422, "invalid_cursor", "not a cursor this API gave") from exc
     return DocumentPage(items=[DocumentOut.of(d) for d in items], next_cursor=next_cursor)
 
 
