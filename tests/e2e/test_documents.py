@@ -246,7 +246,7 @@ async def test_list_filters_and_pages_the_tenants_documents(acme, globex) -> Non
     future = await acme.get("/v1/rag/documents", params={"created_after": "2999-01-01T00:00:00Z"})
     assert future.json()["items"] == []
     bad = await acme.get("/v1/rag/documents", params={"cursor": "garbage"})
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
     one = (await acme.get(f"/v1/rag/documents/{ids[0]}")).json()
     assert one["status"] == "indexed" and one["chunk_count"] >= 1 and one["version"] == 1
     assert one["source"] == {"kind": "text", "filename": None, "content_type": None, "url": None}

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tradebus_contracts import REGISTRY, MessageKind
 from tradebus_gateway.app import create_app
@@ -98,3 +99,15 @@ async def test_the_page_shows_field_types_and_constraints() -> None:
     assert "≥ 0" in article
     assert "string (date-time)" in article
     assert 'href="schemas/omnirag.document.indexed.v1.json"' in article
+
+
+def test_date_time_query_parameters_take_iso_text_only() -> None:
+    from pydantic import TypeAdapter
+
+    from tradebus_gateway.api.models import IsoDateTime
+
+    adapter: TypeAdapter[IsoDateTime] = TypeAdapter(IsoDateTime)
+    assert adapter.validate_python("2026-11-01T00:00:00Z").year == 2026
+    for bad in ("0.5", "1700000000", "tomorrow"):
+        with pytest.raises(ValueError):
+            adapter.validate_python(bad)

@@ -5,7 +5,6 @@ so nobody learns whether an id exists elsewhere. Submission is `documents.py`.""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -18,7 +17,7 @@ from ..deps import State, Tenant
 from ..errors import ApiError, describe, responses
 from ..state import GatewayState
 from .document_models import METADATA_FILTER_PATTERN, DocumentOut, DocumentPage, DocumentStatus
-from .models import METADATA_VALUE_PATTERN, TaskAccepted
+from .models import METADATA_VALUE_PATTERN, IsoDateTime, TaskAccepted
 
 router = APIRouter(prefix="/v1/rag/documents", tags=["rag"])
 
@@ -70,10 +69,10 @@ async def list_documents(
         ),
     ] = None,
     created_after: Annotated[
-        datetime | None, Query(description="Created at or after (ISO 8601).")
+        IsoDateTime | None, Query(description="Created at or after (ISO 8601).")
     ] = None,
     created_before: Annotated[
-        datetime | None, Query(description="Created before (ISO 8601).")
+        IsoDateTime | None, Query(description="Created before (ISO 8601).")
     ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -59,6 +61,19 @@ Metadata = Annotated[
 # a number) or an IPv4 address, an optional port. Also the OpenAPI pattern, so a URL
 # the schema allows is one the gateway accepts.
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic reads a bare number as a Unix time; the documented form is ISO 8601 text.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A date-time query parameter: ISO 8601 text only.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+
 URL_PATTERN = (
     rf"^https?://(([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*|{_OCTET}(\.{_OCTET}){{3}})"
     r"(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"

@@ -14,6 +14,7 @@ from tradebus_storage import InvalidCursor, RagQualityRepository, RecallRun
 
 from ..deps import State, Tenant
 from ..errors import ApiError, responses
+from .models import IsoDateTime
 
 router = APIRouter(prefix="/v1/rag", tags=["quality"])
 
@@ -114,14 +115,14 @@ async def get_quality(
     state: State,
     tenant: Tenant,
     since: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(
             description="Only runs that finished at or after this time.",
             examples=["2026-11-01T00:00:00Z"],
         ),
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Only runs that finished before this time.")
+        IsoDateTime | None, Query(description="Only runs that finished before this time.")
     ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
