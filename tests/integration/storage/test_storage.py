@@ -123,10 +123,11 @@ async def test_inbox_records_once_and_rolls_back_with_the_handler(mongo) -> None
 
 async def test_one_lease_holder_at_a_time(mongo) -> None:
     leases = LeaseRepository(mongo[1])
-    assert await leases.acquire("reconcile", "a", timedelta(seconds=0.3))
-    assert not await leases.acquire("reconcile", "b", timedelta(seconds=0.3))
-    assert await leases.acquire("reconcile", "a", timedelta(seconds=0.3))  # renew
-    await asyncio.sleep(0.4)
+    # TTLs long enough that a loaded machine never lets one lapse between two calls
+    assert await leases.acquire("reconcile", "a", timedelta(seconds=3))
+    assert not await leases.acquire("reconcile", "b", timedelta(seconds=3))
+    assert await leases.acquire("reconcile", "a", timedelta(seconds=1))  # renew, shorter
+    await asyncio.sleep(1.2)
     assert await leases.acquire("reconcile", "b", timedelta(seconds=5))
     assert not await leases.acquire("reconcile", "a", timedelta(seconds=5))
 

@@ -8,6 +8,7 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import StringConstraints
 
 from tradebus_messaging import PublishError
 from tradebus_storage import DocumentCatalog, DocumentFilter, InvalidDocumentCursor
@@ -61,7 +62,7 @@ async def list_documents(
         ),
     ] = None,
     metadata: Annotated[
-        list[str] | None,
+        list[Annotated[str, StringConstraints(pattern=METADATA_FILTER_PATTERN)]] | None,
         Query(
             max_length=32,
             description="`key=value`, repeatable: every pair must match exactly.",
