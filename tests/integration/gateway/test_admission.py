@@ -64,22 +64,19 @@ async def test_a_full_platform_refuses_every_tenant(make_gateway) -> None:
 
 
 async def test_quotas_from_settings_and_other_replicas_submissions_count(make_gateway) -> None:
-    first = await make_gateway(
-        ingest_backlog_floor=100,
-        ingest_tenant_quotas={"acme": 2},
-        admission_sample_seconds=0.05,
-    )
-    second = await make_gateway(
-        ingest_backlog_floor=100,
-        ingest_tenant_quotas={"acme": 2},
-        admission_sample_seconds=0.05,
-    )
+    settings = {
+        "ingest_backlog_floor": 100,
+        "ingest_tenant_quotas": {"acme": 3},
+        "admission_sample_seconds": 0.05,
+    }
+    first, second = await make_gateway(**settings), await make_gateway(**settings)
     await sampled(first)
-    assert (await submit(first)).status_code == 202
-    assert (await submit(first)).status_code == 202
-    # the other replica sees them once it has sampled the shared backlog again
+    assert [(await submit(first)).status_code for _ in range(2)] == [202, 202]
+    # the other replica counts them once it has sampled the shared backlog again: one
+    # more of its own fits the quota of 3, the next does not
     second.state.admission.sampled = False
     await sampled(second)
+    assert (await submit(second)).status_code == 202
     over = await submit(second)
     assert over.status_code == 429 and over.json()["code"] == "tenant_over_quota"
     assert (await submit(second, GLOBEX)).status_code == 202
