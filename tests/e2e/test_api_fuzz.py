@@ -43,7 +43,7 @@ OUT = Path(tempfile.gettempdir()) / "tradebus-api-fuzz"
 async def test_the_api_survives_schemathesis_with_every_check() -> None:
     require_rabbitmq()
     require_mongodb()
-    assert SCHEMATHESIS.exists(), "pip install -r requirements-dev.in (schemathesis)"
+    assert SCHEMATHESIS.exists(), "pip install -r requirements/dev.lock (schemathesis)"
     database = f"e2e_fuzz_{uuid.uuid4().hex[:10]}"
     logs = OUT / database  # outside pytest's tmp rotation: the report outlives the run
     logs.mkdir(parents=True)
