@@ -12,7 +12,8 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 TIERS := tests/unit examples tests/integration tests/e2e tests/chaos
 
 .PHONY: help venv run test test-unit test-integration node-deps tools lint fmt typecheck contracts lock \
-	bench-bus bench-ingest bench-online bench-retrieval infra-up infra-down clean
+	bench-bus bench-ingest bench-online bench-overload bench-retrieval bench-fairness infra-up \
+	infra-down clean
 
 help:
 	@echo "make run    - set up and start all services (gateway on 127.0.0.1:8000)"
@@ -81,6 +82,14 @@ bench-ingest: venv
 
 bench-online: venv
 	scripts/with-infra.sh $(BIN)/python -m bench.online
+
+# Admission under 5x overload (~10 minutes; shorter: make bench-overload ARGS="--seconds 20").
+bench-overload: venv
+	scripts/with-infra.sh $(BIN)/python -m bench.overload $(ARGS)
+
+# Tenant B's few documents behind tenant A's flood: fair shard queues vs plain FIFO.
+bench-fairness: venv
+	scripts/with-infra.sh $(BIN)/python -m bench.fairness
 
 # Retrieval quality (recall@5, MRR) per language and retriever; in-memory, no infra.
 # Adds the optional models and jieba (bench/retrieval/requirements.txt) for their lines.

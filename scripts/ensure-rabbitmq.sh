@@ -8,7 +8,7 @@ port="${RABBITMQ_PORT:-5672}"
 answers() { (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; }
 mgmt_answers() { (exec 3<>"/dev/tcp/$host/15672") 2>/dev/null; }
 
-# The management API serves `tradebus-bus topology verify` and queue inspection.
+# The management API serves `tradebus topology verify` and queue inspection.
 enable_management() {
   if [[ "$host" == "127.0.0.1" ]] && ! mgmt_answers && command -v rabbitmq-plugins >/dev/null; then
     rabbitmq-plugins enable rabbitmq_management >/dev/null

@@ -89,7 +89,7 @@ API key of tenant "default":  {api_key}
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" {gateway}/v1/tasks/<task id>/result
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -F file=@README.md \\
        -F title=README {gateway}/v1/rag/documents
-  .venv/bin/tradebus-gateway ingest <folder>          # upload a folder and wait
+  .venv/bin/tradebus ingest <folder>                  # upload a folder and wait
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
        -d '{{"question": "Who pays import duty under DAP?"}}' {gateway}/v1/dealbrain/ask
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
@@ -98,7 +98,7 @@ API key of tenant "default":  {api_key}
   curl -s -H "Authorization: Bearer $TRADEBUS_API_KEY" -H 'content-type: application/json' \
        -d '{{"counterparty": "Saigon Coil Trading", "country": "Vietnam"}}' \\
        {gateway}/v1/nexus/assess
-  .venv/bin/tradebus-bus parking list omnirag-ingest.ingest   # failed, parked messages
+  .venv/bin/tradebus parking show omnirag-ingest.ingest --local   # failed, parked messages
   API docs: {gateway}/docs      Ctrl-C stops everything
 """,
         flush=True,
@@ -110,7 +110,7 @@ async def ingest(folder: str, api_key: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tradebus_gateway.cli",
+        "tradebus_cli",
         "ingest",
         folder,
         cwd=ROOT,

@@ -38,7 +38,9 @@ def _alarm_cleared() -> bool:
     return "memory" not in out.stdout
 
 
-async def test_settlement_order_survives_a_blocked_connection(make_bus, unique, amqp) -> None:
+async def test_settlement_order_survives_a_blocked_connection(
+    make_bus, unique, amqp, figures
+) -> None:
     bus = make_bus(prefetch=64, concurrency=64, publish_timeout_seconds=1.5, max_attempts=10)
     queue = f"t-{unique}.work"
     done: Counter[str] = Counter()
@@ -81,8 +83,8 @@ async def test_settlement_order_survives_a_blocked_connection(make_bus, unique, 
     assert declared.declaration_result.message_count == 0
     await channel.close()
     duplicates = sum(n - 1 for n in done.values())
-    print(
-        f"\nordered settlement: {N} messages, {len(failed_once)} failed once, "
+    figures(
+        f"ordered settlement: {N} messages, {len(failed_once)} failed once, "
         f"{duplicates} redelivered after success, recovery {recovery:.1f}s after the alarm"
     )
 

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aio_pika
@@ -87,10 +87,10 @@ def document_text(n: int) -> str:
 
 
 async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_freeze(
-    stack: Stack,
+    stack: Stack, figures: Callable[[str], None]
 ) -> None:
     rng = random.Random(20261202)
-    figures: dict[str, Any] = {"documents": DOCUMENTS, "kills": 0}
+    numbers: dict[str, Any] = {"documents": DOCUMENTS, "kills": 0}
     gateway = stack.processes["gateway"].url
     async with httpx.AsyncClient(
         base_url=gateway, headers={"Authorization": f"Bearer {KEY}"}, timeout=120
@@ -105,15 +105,15 @@ async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_free
             assert response.status_code == 202, response.text
             tasks[response.json()["task_id"]] = response.json()["document_id"]
 
-        faults = asyncio.create_task(_inject_faults(stack, rng, figures))
+        faults = asyncio.create_task(_inject_faults(stack, rng, numbers))
         try:
             await faults
         finally:
             _restore_infrastructure()
         faults_over = time.monotonic()
         statuses = await _wait_terminal(api, list(tasks), timeout=600)
-        figures["seconds"] = round(time.monotonic() - started, 1)
-        figures["recovery_after_last_fault_s"] = round(time.monotonic() - faults_over, 1)
+        numbers["seconds"] = round(time.monotonic() - started, 1)
+        numbers["recovery_after_last_fault_s"] = round(time.monotonic() - faults_over, 1)
 
     client = create_client(MongoSettings())
     db = client[stack.database]
@@ -121,7 +121,7 @@ async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_free
         counts: dict[str, int] = {}
         for status in statuses.values():
             counts[status["status"]] = counts.get(status["status"], 0) + 1
-        figures["tasks"] = counts
+        numbers["tasks"] = counts
         failed = {t: s for t, s in statuses.items() if s["status"] != "succeeded"}
         assert not failed, f"{len(failed)} tasks did not succeed: {list(failed.values())[:3]}"
 
@@ -146,7 +146,7 @@ async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_free
             ids = [cid for batch in batches for cid in batch["chunk_ids"]]
             extra_vectors += len(ids) - len(set(ids))
             vectorless += len({c["_id"] for c in chunks} - set(ids))
-        figures.update(
+        numbers.update(
             chunks=total_chunks,
             duplicate_chunks=duplicate_chunks,
             chunks_without_vector=vectorless,
@@ -155,7 +155,7 @@ async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_free
         assert duplicate_chunks == 0 and vectorless == 0 and extra_vectors == 0
 
         left, parked = await _queue_counts(stack.env["RABBITMQ_URL"])
-        figures.update(left_in_work_queues=left, parked=parked)
+        numbers.update(left_in_work_queues=left, parked=parked)
         assert left == 0 and parked == 0
 
         async with httpx.AsyncClient(timeout=5) as probe:
@@ -165,16 +165,16 @@ async def test_every_task_succeeds_once_through_kills_broker_restart_and_db_free
                 assert health.status_code == 200, (process.name, health.text)
     finally:
         await client.close()
-        print(f"\nchaos tier figures: {figures}")
+        figures(f"chaos tier: {numbers}")
 
 
-async def _inject_faults(stack: Stack, rng: random.Random, figures: dict[str, Any]) -> None:
+async def _inject_faults(stack: Stack, rng: random.Random, numbers: dict[str, Any]) -> None:
     """Five SIGKILLs spread over the run, a broker stop/start and a database freeze."""
 
     async def kill_one(*, wait: bool = True) -> None:
         name = rng.choice(WORKERS)
         await stack.kill(name)
-        figures["kills"] += 1
+        numbers["kills"] += 1
         await asyncio.sleep(0.5)
         await stack.start(name, wait=wait)
 
@@ -189,7 +189,7 @@ async def _inject_faults(stack: Stack, rng: random.Random, figures: dict[str, An
     _rabbitmqctl("start_app")
     _rabbitmqctl("await_startup")
     await _wait_ready(stack)
-    figures["broker_recovery_s"] = round(time.monotonic() - broker_down, 1)
+    numbers["broker_recovery_s"] = round(time.monotonic() - broker_down, 1)
 
     await kill_one()
     pid = _mongo_pid()
@@ -202,7 +202,7 @@ async def _inject_faults(stack: Stack, rng: random.Random, figures: dict[str, An
         await asyncio.sleep(FREEZE_SECONDS / 2)
     finally:
         os.kill(pid, signal.SIGCONT)
-    figures["db_frozen_s"] = round(time.monotonic() - frozen, 1)
+    numbers["db_frozen_s"] = round(time.monotonic() - frozen, 1)
     await _wait_ready(stack)
     await kill_one()
 

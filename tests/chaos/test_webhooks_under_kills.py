@@ -9,7 +9,7 @@ import json
 import random
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -41,7 +41,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         yield stack
 
 
-async def test_every_event_is_delivered_under_its_id_through_worker_kills(stack: Stack) -> None:
+async def test_every_event_is_delivered_under_its_id_through_worker_kills(
+    stack: Stack, figures: Callable[[str], None]
+) -> None:
     rng = random.Random(7)
     async with running_receiver() as receiver:
         receiver.delay = 0.05  # deliveries are in flight when a worker dies
@@ -77,7 +79,7 @@ async def test_every_event_is_delivered_under_its_id_through_worker_kills(stack:
     for request in receiver.received:  # every one signed with the subscription's secret
         Webhook(secret).verify(request.body, request.headers)
     redelivered = sum(n - 1 for n in ids.values())
-    print(
-        f"\nwebhooks under kills: {EVENTS} events, {kills} SIGKILLs, "
+    figures(
+        f"webhooks under kills: {EVENTS} events, {kills} SIGKILLs, "
         f"{len(ids)} delivered, {redelivered} delivered again after a kill (same webhook-id)"
     )

@@ -13,7 +13,7 @@ import re
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -40,7 +40,9 @@ OUT = Path(tempfile.gettempdir()) / "tradebus-api-fuzz"
 
 
 @pytest.mark.timeout(600)
-async def test_the_api_survives_schemathesis_with_every_check() -> None:
+async def test_the_api_survives_schemathesis_with_every_check(
+    figures: Callable[[str], None],
+) -> None:
     require_rabbitmq()
     require_mongodb()
     assert SCHEMATHESIS.exists(), "pip install -r requirements/dev.lock (schemathesis)"
@@ -79,7 +81,9 @@ async def test_the_api_survives_schemathesis_with_every_check() -> None:
         try:
             for attempt in (1, 2):
                 async with _readiness(stack) as outages:
-                    returncode, output = await _schemathesis(gateway, logs, attempt)
+                    returncode, output = await _schemathesis(
+                        gateway, logs, attempt, stack.operator_key
+                    )
                 if not outages or _clean(returncode, output):
                     break
                 # A 503 while the shared broker or database restarts (other suites' chaos
@@ -92,7 +96,7 @@ async def test_the_api_survives_schemathesis_with_every_check() -> None:
             await client.drop_database(database)
             await client.close()
     cases = _generated_cases(output)
-    print(f"schemathesis generated {cases} test cases; full report in {logs}")
+    figures(f"schemathesis generated {cases} test cases; full report in {logs}")
     print(_summary(output))
     assert cases > 0, output[-6000:]
     assert _clean(returncode, output), output[-12000:]
@@ -136,7 +140,7 @@ async def _readiness(stack: Stack) -> AsyncIterator[list[str]]:
             await task
 
 
-async def _schemathesis(url: str, logs: Path, attempt: int) -> tuple[int, str]:
+async def _schemathesis(url: str, logs: Path, attempt: int, operator_key: str) -> tuple[int, str]:
     command = [
         str(SCHEMATHESIS),
         "--config-file",
@@ -170,6 +174,9 @@ async def _schemathesis(url: str, logs: Path, attempt: int) -> tuple[int, str]:
             **os.environ,
             "PYTHONPATH": str(ROOT),  # for the hooks module named in the config
             "TRADEBUS_FUZZ_READYZ": f"{url}/readyz",  # see schemathesis_hooks
+            # the operator routes' key (schemathesis.toml) and the keys it must not revoke
+            "TRADEBUS_FUZZ_OPERATOR_KEY": operator_key,
+            "TRADEBUS_FUZZ_OWN_KEYS": f"{KEY},{operator_key}",
             "NO_COLOR": "1",
             "SCHEMATHESIS_TELEMETRY": "false",
         },

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -72,7 +72,9 @@ async def test_a_tenants_rate_holds_across_replicas(stack: Stack) -> None:
             await client.aclose()
 
 
-async def test_unknown_keys_cost_no_database_query_each(stack: Stack) -> None:
+async def test_unknown_keys_cost_no_database_query_each(
+    stack: Stack, figures: Callable[[str], None]
+) -> None:
     url = stack.processes["gateway-1"].url
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         before = _catch_up_loads((await client.get("/metrics")).text)
@@ -90,7 +92,7 @@ async def test_unknown_keys_cost_no_database_query_each(stack: Stack) -> None:
         # at most one catch-up load per interval, whatever the number of unknown keys
         assert loads <= elapsed / CATCH_UP + 2, (loads, elapsed)
         assert loads <= len(statuses) / 4
-        print(f"\n400 unknown keys in {elapsed:.2f} s: {loads:.0f} key-directory loads")
+        figures(f"400 unknown keys in {elapsed:.2f} s: {loads:.0f} key-directory loads")
 
         # a key created after the gateway loaded its directory works on first use
         mongo = create_client(MongoSettings())

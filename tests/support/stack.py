@@ -55,6 +55,8 @@ class Stack:
     env: dict[str, str] = field(default_factory=dict)
     logs: Path = Path("/tmp")
     processes: dict[str, Process] = field(default_factory=dict)
+    # Every gateway of the stack bootstraps this operator key (the operator API's).
+    operator_key: str = field(default_factory=lambda: "tb_e2e_operator_" + uuid.uuid4().hex)
 
     def add(self, name: str, service: str, *, env: dict[str, str] | None = None) -> Process:
         port = self.base_port + len(self.processes)
@@ -70,6 +72,9 @@ class Stack:
     async def start(self, name: str, *, wait: bool = True) -> Process:
         """Start `name`; unless `wait` is false, return once its /readyz answers 200."""
         process = self.processes[name]
+        if await _answers(process.port):
+            # /readyz of whatever holds the port would pass for this process's
+            raise AssertionError(f"{process.name}: port {process.port} is taken by another process")
         process.log = self.logs / f"{name}.log"
         log = process.log.open("ab")
         process.proc = await asyncio.create_subprocess_exec(
@@ -82,6 +87,7 @@ class Stack:
                 "MONGODB_DATABASE": self.database,
                 # one stack's limits never count another's requests in a shared Redis
                 "TRADEBUS_GATEWAY_LIMITS_PREFIX": self.database,
+                "TRADEBUS_BOOTSTRAP_OPERATOR_KEY": self.operator_key,
                 **process.env,
             },
             stdout=log,
@@ -137,6 +143,17 @@ class Stack:
         if process.log is None or not process.log.exists():
             return ""
         return "\n".join(process.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def _answers(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
 
 
 @contextlib.asynccontextmanager

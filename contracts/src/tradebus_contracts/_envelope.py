@@ -26,9 +26,13 @@ _OPTIONAL = {
     "correlation_id": "correlationid",
     "causation_id": "causationid",
     "traceparent": "traceparent",
+    "tracestate": "tracestate",
     # The task a message works on: when the message is parked for any reason, even
     # one that keeps its body from being read, the task can still be ended.
     "task_id": "taskid",
+    # high | normal | bulk: the share of the batch queues the work gets (fair endpoints),
+    # inherited by every message it causes.
+    "priority": "priority",
 }
 
 
@@ -60,7 +64,9 @@ class Envelope:
     correlation_id: str | None = None
     causation_id: str | None = None
     traceparent: str | None = None
+    tracestate: str | None = None  # W3C vendor trace data, with traceparent
     task_id: str | None = None
+    priority: str | None = None
     specversion: str = SPEC_VERSION
 
     def __post_init__(self) -> None:
@@ -119,7 +125,9 @@ class Envelope:
             correlation_id=self.correlation_id,
             causation_id=self.id,
             traceparent=overrides.pop("traceparent", self.traceparent),
+            tracestate=overrides.pop("tracestate", self.tracestate),
             task_id=overrides.pop("task_id", self.task_id),
+            priority=overrides.pop("priority", self.priority),
             **overrides,
         )
 

@@ -97,9 +97,17 @@ HEADERS_SCHEMA: dict[str, Any] = {
             "description": "Id of the message that caused this one.",
         },
         PREFIX + "traceparent": {"type": "string", "description": "W3C trace context."},
+        PREFIX + "tracestate": {
+            "type": "string",
+            "description": "W3C trace state, vendor data that travels with traceparent.",
+        },
         PREFIX + "taskid": {
             "type": "string",
             "description": "Task the message works on; inherited by the messages it causes.",
+        },
+        PREFIX + "priority": {
+            "enum": ["high", "normal", "bulk"],
+            "description": "Share of the batch queues the work gets; inherited like taskid.",
         },
     },
 }

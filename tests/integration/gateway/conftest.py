@@ -26,6 +26,7 @@ from tradebus_storage import MongoSettings
 
 KEY_ACME = "tb_it_acme_" + uuid.uuid4().hex
 KEY_GLOBEX = "tb_it_globex_" + uuid.uuid4().hex
+KEY_OPERATOR = "tb_it_operator_" + uuid.uuid4().hex
 
 Respond = Callable[[Any], Contract]
 
@@ -54,6 +55,7 @@ class FakeServer:
 class Gateway:
     api: httpx.AsyncClient  # holds acme's key
     app: FastAPI
+    operator: httpx.AsyncClient  # holds KEY_OPERATOR (operator routes only)
 
     @property
     def state(self) -> GatewayState:
@@ -106,12 +108,14 @@ async def make_gateway(
     vhost: str, mongo: tuple[Any, Any]
 ) -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
     """`await make_gateway(**settings)`: a started gateway, ready. Two tenants exist:
-    acme (KEY_ACME, the client's) and globex (KEY_GLOBEX)."""
+    acme (KEY_ACME, the client's) and globex (KEY_GLOBEX), and an operator key
+    (KEY_OPERATOR, the `operator` client's)."""
     _, db = mongo
     keys = ApiKeyRepository(db)
     for tenant, key in (("acme", KEY_ACME), ("globex", KEY_GLOBEX)):
         await keys.create_tenant(tenant)
         await keys.add_key(tenant, key)
+    await keys.add_operator_key(KEY_OPERATOR, label="it operator")
     stack = AsyncExitStack()
 
     async def start(**overrides: Any) -> Gateway:
@@ -137,7 +141,15 @@ async def make_gateway(
         async with asyncio.timeout(15):  # the bus connects in the background
             while (await client.get("/readyz")).status_code != 200:
                 await asyncio.sleep(0.05)
-        gateway = Gateway(client, app)
+        operator = await stack.enter_async_context(
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://gateway",
+                headers={"Authorization": f"Bearer {KEY_OPERATOR}"},
+                timeout=30,
+            )
+        )
+        gateway = Gateway(client, app, operator)
         assert (gateway.state.bus.settings.url, gateway.state.db.name) == (vhost, db.name)
         return gateway
 

@@ -37,7 +37,10 @@ async def test_schedules_show_their_last_and_next_runs(
     assert await runs.mark_published("kb-check", latest, now=now)
     gateway = await make_gateway()
 
-    answer = await gateway.api.get("/v1/schedules")
+    # The platform's jobs: an operator's business, not a tenant's.
+    refused = await gateway.api.get("/v1/schedules")
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    answer = await gateway.operator.get("/v1/schedules")
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["catch_up_seconds"] == 900
@@ -68,6 +71,6 @@ async def test_schedules_show_their_last_and_next_runs(
 
     document = (await gateway.api.get("/openapi.json")).json()
     operation = document["paths"]["/v1/schedules"]["get"]
-    assert operation["security"] and "401" in operation["responses"]
+    assert operation["security"] and {"401", "403"} <= set(operation["responses"])
     example = operation["responses"]["200"]["content"]["application/json"]["example"]
     assert example["items"][0]["name"] == "kb-check"

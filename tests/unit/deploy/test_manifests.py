@@ -7,6 +7,7 @@ against the services' own topology in tests/integration/deploy."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
+from tests.support.autoscaling import hpa_metric_queues, keda_trigger_queues
+
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
 K8S_VERSION = "1.30.0"
@@ -25,6 +28,11 @@ WORKERS = SERVICES - {"gateway"}
 NAMESPACE = "tradebus"
 CLUSTER_SCOPED = {"Namespace"}
 OVERLAYS = ["production", "dev", "metrics-adapter"]
+# Exact releases: a floating tag (`mongo:7`) changes under a `docker compose pull`.
+PINNED_IMAGES = {
+    "rabbitmq": re.compile(r"^rabbitmq:\d+\.\d+\.\d+-management$"),
+    "mongo": re.compile(r"^mongo:\d+\.\d+\.\d+$"),
+}
 
 
 def render(overlay: str) -> list[dict[str, Any]]:
@@ -68,11 +76,26 @@ def test_every_compose_service_builds_an_existing_package_and_has_a_healthcheck(
         assert svc["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
 
 
+def test_compose_pins_the_infrastructure_and_restarts_every_service() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, pinned in PINNED_IMAGES.items():
+        assert pinned.match(services[name]["image"]), services[name]["image"]
+    assert {name for name, svc in services.items() if "image" in svc} == set(PINNED_IMAGES)
+    for name, svc in services.items():
+        # The broker and the database too: a crashed broker must come back by itself.
+        assert svc.get("restart") in {"unless-stopped", "always"}, name
+
+
+def test_the_image_pin_check_catches_a_floating_tag() -> None:
+    assert not PINNED_IMAGES["mongo"].match("mongo:7")
+    assert not PINNED_IMAGES["rabbitmq"].match("rabbitmq:3.13-management")
+
+
 def test_objects_validate_strictly(rendered) -> None:
     _, docs = rendered
     for doc in docs:
         if doc["apiVersion"].startswith(("keda.sh/", "monitoring.coreos.com/")):
-            continue  # CRDs have no bundled schema; checked below and in test_monitoring
+            continue  # no bundled schema: the vendored CRD schemas check them (test_crd_schemas)
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
 
@@ -207,23 +230,24 @@ def test_autoscaled_deployments_leave_the_replica_count_to_the_autoscaler(render
 
 
 def test_keda_and_hpa_components_scale_on_the_same_queues() -> None:
-    keda = {
-        d["spec"]["scaleTargetRef"]["name"]: sorted(
-            (t["metadata"]["queueName"], t["metadata"]["value"]) for t in d["spec"]["triggers"]
-        )
-        for d in render("production")
-        if d["kind"] == "ScaledObject"
-    }
     hpa = {
         d["spec"]["scaleTargetRef"]["name"]: sorted(
-            (
-                m["external"]["metric"]["selector"]["matchLabels"]["queue"],
-                m["external"]["target"]["averageValue"],
-            )
+            (sorted(hpa_metric_queues(m)), m["external"]["target"]["averageValue"])
             for m in d["spec"]["metrics"]
         )
         for d in render("metrics-adapter")
         if d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] in WORKERS
+    }
+    # A regex trigger (a fair endpoint's shards) is judged by the queues it matches.
+    candidates = {name: {q for qs, _ in metrics for q in qs} for name, metrics in hpa.items()}
+    keda = {
+        name: sorted(
+            (sorted(keda_trigger_queues(t, candidates.get(name, ()))), t["metadata"]["value"])
+            for t in d["spec"]["triggers"]
+        )
+        for d in render("production")
+        if d["kind"] == "ScaledObject"
+        for name in [d["spec"]["scaleTargetRef"]["name"]]
     }
     assert keda == hpa
     assert set(keda) == WORKERS

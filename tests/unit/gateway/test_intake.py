@@ -160,14 +160,14 @@ CJK = "中" * 400_000  # 400,000 characters, 1.2 MB of UTF-8
 
 async def test_cjk_inline_text_is_measured_in_utf8_bytes_and_goes_by_reference() -> None:
     s = state(max_upload_bytes=10 * 1024 * 1024, inline_text_max_publish_bytes=256 * 1024)
-    source = await documents._inline(CJK, s, "acme")
+    source = await documents.store_inline(CJK, s, "acme")
     assert isinstance(source, UploadSource) and source.content_type == "text/plain"
     assert s.blobs.stored == [(CJK.encode(), "acme", "text/plain")]
 
 
 async def test_small_inline_text_travels_in_the_command() -> None:
     s = state()
-    assert await documents._inline("FOB: the seller delivers", s, "acme") == TextSource(
+    assert await documents.store_inline("FOB: the seller delivers", s, "acme") == TextSource(
         text="FOB: the seller delivers"
     )
     assert s.blobs.stored == []
@@ -176,5 +176,5 @@ async def test_small_inline_text_travels_in_the_command() -> None:
 async def test_inline_text_over_the_document_limit_is_413_even_below_it_in_characters() -> None:
     s = state(max_upload_bytes=1024 * 1024)  # 1 MiB; the text is 400,000 characters
     with pytest.raises(ApiError) as refused:
-        await documents._inline(CJK, s, "acme")
+        await documents.store_inline(CJK, s, "acme")
     assert refused.value.status == 413 and s.blobs.stored == []

@@ -58,6 +58,9 @@ class BrokenTasks:
     async def overdue(self, *_: Any) -> list[Any]:
         return []
 
+    async def unsettled_batches(self, *_: Any) -> list[Any]:
+        return []
+
 
 class Connected:
     connected = True

@@ -57,7 +57,8 @@ async def resolve_target(
     else:
         try:
             found = await resolver(parsed.host, port)
-        except OSError as exc:
+        # UnicodeError: a name with an empty or over-long label, which no DNS can answer.
+        except (OSError, UnicodeError) as exc:
             raise TargetUnresolvable(f"{parsed.host} did not resolve: {exc}") from exc
         candidates = [ip for a in found if (ip := parse_ip(a.split("%", 1)[0])) is not None]
         if not candidates:

@@ -18,6 +18,7 @@ from tradebus_contracts import Contract, Envelope, MessageKind, MessageRegistry
 from tradebus_contracts.faults import MessageFaulted
 from tradebus_resilience import SharedLimits
 
+from . import tracing
 from .consumer import Consumer
 from .context import Handler
 from .declare import declare
@@ -25,6 +26,7 @@ from .dispatch import Dispatcher
 from .endpoint import Endpoint
 from .envelopes import envelope_for
 from .errors import BrokerUnavailable, UnroutableMessage
+from .fairness import H_LANE, LanePicker, parse_priority
 from .inbox import Inbox
 from .metrics import PUBLISHED, QueueMetrics
 from .outcomes import Outcomes
@@ -71,6 +73,7 @@ class Bus:
         self._consumers: list[Consumer] = []
         self._limits: SharedLimits | None = None  # created for the first throttled endpoint
         self._publisher = Publisher(timeout=settings.publish_timeout_seconds)
+        self._lanes = LanePicker(settings.fair_shards, settings.fair_weights)
         self._rpc = RpcClient(registry, source=self._source)
         self._replier = RpcReplier(source=self._source)
         self._connector = ConnectionSupervisor(settings, setup=self._setup, detach=self._detach)
@@ -92,6 +95,7 @@ class Bus:
         parking: str | None = None,
         time_limit_seconds: float | None = None,
         rate_limit: str | None = None,
+        fair: bool = False,
     ) -> None:
         """Consume `message_types` from the queue `queue` (`<service>.<handler>`).
 
@@ -100,7 +104,10 @@ class Bus:
         once no consumer has used it that long, and `parking` names the shared
         endpoint (`<service>.<handler>`) whose parking lot takes its failures.
         `rate_limit` (`10/minute`) caps consumption across every replica; the
-        `consume_rates` setting overrides it per queue."""
+        `consume_rates` setting overrides it per queue. `fair` shares the endpoint
+        between tenants (shard queues, see fairness.py); for shared quorum queues."""
+        if fair and (queue_type != "quorum" or expires_seconds is not None or parking):
+            raise ValueError(f"{queue}: a fair endpoint is a shared quorum queue")
         models = {t: self.registry.model_for(t) for t in message_types}
         kinds = {m.kind for m in models.values()}
         if len(kinds) != 1 or not kinds <= {MessageKind.COMMAND, MessageKind.EVENT}:
@@ -121,6 +128,7 @@ class Bus:
                 parking=parking,
                 time_limit_seconds=time_limit_seconds or self.settings.handler_time_limit_seconds,
                 rate_limit=self.settings.consume_rates.get(queue, rate_limit),
+                fair_shards=self.settings.fair_shards if fair else 0,
             )
         )
 
@@ -293,6 +301,7 @@ class Bus:
         traceparent: str | None = None,
         message_id: str | None = None,
         task_id: str | None = None,
+        priority: str | None = None,
     ) -> Envelope:
         """Publish a command or event and return its envelope once the broker
         confirmed it. A command nobody consumes raises UnroutableMessage; an
@@ -300,7 +309,8 @@ class Bus:
         no audience, not a failure). A deterministic `message_id` lets a
         re-publish (after a crash or by a reconciler) be recognised by inboxes.
         `task_id` names the task the message works on (inherited from `causation`):
-        if the message is ever parked, that task is failed with the reason."""
+        if the message is ever parked, that task is failed with the reason.
+        `priority` (inherited from `causation` too) chooses its lane on fair endpoints."""
         envelope = envelope_for(
             payload.message_type,
             self._source,
@@ -311,10 +321,17 @@ class Bus:
             traceparent=traceparent,
             message_id=message_id,
             task_id=task_id,
+            priority=parse_priority(priority) if priority else None,
         )
         exchange = exchange_for(payload.kind)
+        # Every message names its lane: a fair endpoint routes on it, others ignore it.
+        lane = {H_LANE: self._lanes.lane(envelope.tenant_id, parse_priority(envelope.priority))}
+        envelope, sent = tracing.send_span(
+            envelope, exchange=exchange, routing_key=payload.message_type
+        )
         try:
-            await self._publisher.publish(payload, envelope, exchange=exchange)
+            with sent:
+                await self._publisher.publish(payload, envelope, exchange=exchange, headers=lane)
         except UnroutableMessage:
             if payload.kind is MessageKind.EVENT:
                 PUBLISHED.labels(exchange, "unrouted").inc()
@@ -350,9 +367,11 @@ class Bus:
             message_id=message_id,
         )
         routing = delay_routing_key(delay_seconds, queue, self.settings.delay_levels)
+        envelope, sent = tracing.send_span(envelope, exchange=RETRY, routing_key=routing)
         message = build_message(payload.model_dump_json().encode(), envelope)
         try:
-            await self._publisher.publish_raw(RETRY, routing, message)
+            with sent:
+                await self._publisher.publish_raw(RETRY, routing, message)
         except Exception:
             PUBLISHED.labels(RETRY, "error").inc()
             raise

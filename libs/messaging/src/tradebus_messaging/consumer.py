@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from aiormq.abc import DeliveredMessage
 from tradebus_contracts import Envelope
 from tradebus_observability import CURRENT_MESSAGE
 
+from . import tracing
 from .context import MessageContext
 from .decode import Decoder, Inbound, Rejected, envelope_of
 from .dispatch import Dispatcher
@@ -69,13 +71,14 @@ class Consumer:
         # prefetch already bounds what runs when it is not above the concurrency.
         self._sem = (
             asyncio.Semaphore(endpoint.concurrency)
-            if endpoint.concurrency < endpoint.prefetch
+            if endpoint.concurrency < endpoint.max_in_flight
             else None
         )
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._settler: Settler | None = None
-        self._tag: str | None = None
+        # consumer tag -> queue it consumes; a fair endpoint consumes each of its lanes
+        self._tags: dict[str, str] = {}
         self._reopen: asyncio.Task[None] | None = None
         self._closing: asyncio.Future[Any] | None = None
         self._stopping = False
@@ -90,7 +93,7 @@ class Consumer:
     @property
     def alive(self) -> bool:
         settler = self._settler
-        return settler is not None and not settler.channel.is_closed and self._tag is not None
+        return settler is not None and not settler.channel.is_closed and bool(self._tags)
 
     def missing_for(self) -> float:
         """Seconds this consumer has been missing (0 while it consumes)."""
@@ -112,13 +115,18 @@ class Consumer:
         channel = await connection.channel(publisher_confirms=False)
         try:
             await self._prepare(channel)
-            await channel.set_qos(prefetch_count=self.endpoint.prefetch)
+            # Per consumer: each lane of a fair endpoint holds at most its share.
+            await channel.set_qos(prefetch_count=self.endpoint.consumer_prefetch)
             raw = await channel.get_underlay_channel()
             # In place before basic.consume: deliveries may run before it returns.
             self._channel, self._settler = channel, Settler(raw)
             raw.on_consumer_cancel_callbacks.add(self._on_cancel)
             channel.close_callbacks.add(self._on_channel_closed)
-            ok = await raw.basic_consume(self.endpoint.queue, self._on_message, no_ack=False)
+            # A tag names its queue (`<queue>.<run>`): a delivery says where it came from.
+            run = uuid.uuid4().hex[:12]
+            tags = {f"{q}.{run}": q for q in self.endpoint.consumed_queues}
+            for tag, queue in tags.items():
+                await raw.basic_consume(queue, self._on_message, no_ack=False, consumer_tag=tag)
         except BaseException:
             settler, self._settler = self._settler, None
             if settler is not None:
@@ -126,13 +134,14 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await channel.close()
             raise
-        self._tag = ok.consumer_tag
+        self._tags = tags
         self._missing_since = None
         self._metrics.up.set(1)
         log.info(
             "consuming",
             queue=self.endpoint.queue,
-            prefetch=self.endpoint.prefetch,
+            prefetch=self.endpoint.consumer_prefetch,
+            queues=len(tags),
             concurrency=self.endpoint.concurrency,
         )
 
@@ -148,12 +157,12 @@ class Consumer:
     def _on_channel_closed(self, channel: Any, exc: BaseException | None = None) -> None:
         if channel is not self._channel:
             return
-        if self._tag is not None or self._settler is not None:
+        if self._tags or self._settler is not None:
             log.warning("consumer channel closed", queue=self.endpoint.queue, error=repr(exc))
         self._lost()
 
     def _lost(self) -> None:
-        self._tag = None
+        self._tags = {}
         self._metrics.up.set(0)
         if self._missing_since is None:
             self._missing_since = time.monotonic()
@@ -201,10 +210,12 @@ class Consumer:
         self._stopping = True
         if self._reopen is not None:
             self._reopen.cancel()
-        channel, settler, tag = self._channel, self._settler, self._tag
-        self._tag = None
+        channel, settler, tags = self._channel, self._settler, self._tags
+        self._tags = {}
         self._metrics.up.set(0)
-        if settler is not None and tag is not None and not settler.channel.is_closed:
+        for tag in tags:
+            if settler is None or settler.channel.is_closed:
+                break
             try:
                 await settler.channel.basic_cancel(tag)
             except Exception:  # the channel may be dying; deliveries requeue anyway
@@ -289,10 +300,22 @@ class Consumer:
         if self._throttle is not None:  # the endpoint's rate, across every replica
             await self._throttle.admit()
         CURRENT_MESSAGE.set(inbound.envelope)  # log lines carry the message's ids
+        with tracing.process_span(
+            inbound.envelope,
+            queue=self.endpoint.queue,
+            attempt=inbound.attempt,
+            rpc=self._replier is not None,
+            replayed=inbound.replayed,
+        ):
+            return await self._handle(msg, inbound)
+
+    async def _handle(self, msg: DeliveredMessage, inbound: Inbound) -> bool:
+        """Run the handler in the delivery's span; then reply, or retry or park."""
         ctx = self._context(msg, inbound)
         try:
             result = await self._dispatch(inbound.payload, ctx)
         except Exception as exc:
+            tracing.record_failure(exc)
             if isinstance(exc, HandlerTimeout):
                 self._metrics.timed_out.inc()
             if self._replier is not None:
@@ -325,6 +348,7 @@ class Consumer:
             session=None,
             _publish=self._dispatch.publish,
             replayed=inbound.replayed,
+            lane=self._lane(msg),
             time_limit=self.endpoint.time_limit_seconds,
             _last_attempt=policy.exhausted(inbound.attempt),
             _parks=parks,
@@ -337,7 +361,9 @@ class Consumer:
             envelope = rejected.envelope or envelope_of(msg.header.properties.headers)
             if envelope is not None and msg.header.properties.reply_to:
                 await self._replier(msg, envelope, None, rejected)
-        return await self._outcomes.park(msg, rejected.envelope, rejected.fault, attempts=1)
+        return await self._outcomes.park(
+            msg, rejected.envelope, rejected.fault, attempts=1, lane=self._lane(msg)
+        )
 
     async def _failed(self, msg: DeliveredMessage, inbound: Inbound, exc: Exception) -> bool:
         decision = self._policy.decide(
@@ -349,5 +375,13 @@ class Consumer:
         )
         if isinstance(decision, Park):
             fault = Fault.of(decision.reason, exc)
-            return await self._outcomes.park(msg, inbound.envelope, fault, inbound.attempt)
-        return await self._outcomes.retry(msg, inbound, decision, exc)
+            return await self._outcomes.park(
+                msg, inbound.envelope, fault, inbound.attempt, lane=self._lane(msg)
+            )
+        return await self._outcomes.retry(msg, inbound, decision, exc, lane=self._lane(msg))
+
+    def _lane(self, msg: DeliveredMessage) -> str:
+        """The queue a delivery came from (a fair endpoint consumes several)."""
+        tag = str(msg.delivery.consumer_tag)  # type: ignore[union-attr]
+        queue = tag.rpartition(".")[0]
+        return queue if queue in self.endpoint.consumed_queues else self.endpoint.queue

@@ -33,6 +33,8 @@ class MessageContext:
     session: Any | None  # a MongoDB client session when the inbox runs a transaction
     _publish: _Publish
     replayed: bool = False  # sent back from the parking lot by an operator
+    # the queue the delivery came from: a fair endpoint's shard, else `queue`
+    lane: str = ""
     # The handler's time budget (the endpoint's limit, or less when a deadline is
     # nearer); past it the handler is cancelled.
     time_limit: float | None = None

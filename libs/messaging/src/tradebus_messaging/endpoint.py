@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from tradebus_contracts import Contract
 
 from .context import Handler
+from .fairness import lane_prefetch, lane_queues
 from .topology import QueueType
 
 
@@ -31,6 +32,8 @@ class Endpoint:
     parking: str | None = None
     # consumption rate across every replica (`10/minute`), None: unlimited
     rate_limit: str | None = None
+    # fair endpoints: this many shard queues behind `<queue>.fair` (0: one plain queue)
+    fair_shards: int = 0
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
@@ -39,3 +42,21 @@ class Endpoint:
     @property
     def parking_key(self) -> str:
         return self.parking or self.queue
+
+    @property
+    def consumed_queues(self) -> tuple[str, ...]:
+        """The queues the consumer takes from: the endpoint's, then its lanes."""
+        if not self.fair_shards:
+            return (self.queue,)
+        return (self.queue, *lane_queues(self.queue, self.fair_shards))
+
+    @property
+    def consumer_prefetch(self) -> int:
+        """basic.qos per consumer: a fair endpoint's prefetch is shared by its lanes."""
+        if not self.fair_shards:
+            return self.prefetch
+        return lane_prefetch(self.prefetch, self.fair_shards)
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.consumer_prefetch * len(self.consumed_queues)

@@ -17,6 +17,7 @@ def envelope_for(
     traceparent: str | None = None,
     message_id: str | None = None,
     task_id: str | None = None,
+    priority: str | None = None,
 ) -> Envelope:
     """Caused by `causation` (same tenant, conversation, trace and task unless
     overridden), or the first message of a new conversation, named after
@@ -30,6 +31,7 @@ def envelope_for(
             **({"tenant_id": tenant_id} if tenant_id else {}),
             **({"id": message_id} if message_id else {}),
             **({"task_id": task_id} if task_id else {}),
+            **({"priority": priority} if priority else {}),
         )
     envelope = Envelope(
         type=message_type,
@@ -39,6 +41,7 @@ def envelope_for(
         correlation_id=correlation_id,
         traceparent=traceparent,
         task_id=task_id,
+        priority=priority,
     )
     if message_id:  # the conversation starts here: it is named after the message
         envelope = envelope.with_(id=message_id, correlation_id=correlation_id or message_id)

@@ -34,6 +34,11 @@ QUEUE_UNACKED = Gauge(
 QUEUE_CONSUMERS = Gauge(
     "tradebus_queue_consumers", "Consumers attached to a queue (sampled).", ["queue"]
 )
+ENDPOINT_DEPTH = Gauge(
+    "tradebus_endpoint_ready_messages",
+    "Ready messages of an endpoint: its queue plus a fair endpoint's lanes (sampled).",
+    ["endpoint"],
+)
 QUEUE_OLDEST_AGE = Gauge(
     "tradebus_queue_oldest_message_age_seconds",
     "Age of the oldest ready message (sampled; estimated to one interval on quorum queues).",

@@ -55,8 +55,16 @@ class Outcomes:
     on_fault: OnFault
 
     async def retry(
-        self, msg: DeliveredMessage, inbound: Inbound, decision: Retry, exc: BaseException
+        self,
+        msg: DeliveredMessage,
+        inbound: Inbound,
+        decision: Retry,
+        exc: BaseException,
+        *,
+        lane: str | None = None,
     ) -> bool:
+        """`lane`: the queue the delivery came from (a fair endpoint's shard), where
+        the retry returns; the endpoint's queue by default."""
         exchange, routing_key = origin(msg)
         headers = retry_headers(
             msg.header.properties.headers,
@@ -67,7 +75,7 @@ class Outcomes:
             exc=exc,
         )
         headers[H_OUTAGE_RETRIES] = decision.outage_retries
-        routing = delay_routing_key(decision.delay_seconds, self.queue, self.levels)
+        routing = delay_routing_key(decision.delay_seconds, lane or self.queue, self.levels)
         try:
             await self.publisher.publish_raw(RETRY, routing, _copy(msg, headers, msg.body))
         except PublishError:
@@ -85,8 +93,15 @@ class Outcomes:
         return True
 
     async def park(
-        self, msg: DeliveredMessage, envelope: Envelope | None, fault: Fault, attempts: int
+        self,
+        msg: DeliveredMessage,
+        envelope: Envelope | None,
+        fault: Fault,
+        attempts: int,
+        *,
+        lane: str | None = None,
     ) -> bool:
+        """Into the endpoint's parking lot; a replay goes back to `lane` (see retry)."""
         exchange, routing_key = origin(msg)
         now = datetime.now(UTC)
         headers = fault_headers(
@@ -96,7 +111,7 @@ class Outcomes:
             exc_message=fault.message,
             stacktrace=fault.stacktrace,
             attempts=attempts,
-            queue=self.queue,
+            queue=lane or self.queue,
             service=self.service,
             host=self.host,
             original_exchange=exchange,

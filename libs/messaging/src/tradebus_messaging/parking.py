@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
+from .errors import BrokerUnavailable
 from .failures import (
     H_ATTEMPT,
     H_BODY_TRUNCATED,
@@ -104,9 +105,15 @@ class ParkingLot:
         return parked
 
     async def replay(
-        self, queue: str, *, message_ids: set[str] | None = None, limit: int | None = None
+        self,
+        queue: str,
+        *,
+        message_ids: set[str] | None = None,
+        limit: int | None = None,
+        reason: str | None = None,
     ) -> int:
-        """Send parked messages back to their queue with attempts reset.
+        """Send parked messages back to their queue with attempts reset (only those
+        with one of `message_ids`, or parked for `reason`, when given).
         Each is removed from the parking lot only after the broker confirmed
         its copy, so a failure midway duplicates nothing and loses nothing."""
         replayed = 0
@@ -120,7 +127,7 @@ class ParkingLot:
                 msg = await dlq.get(no_ack=False, fail=False)
                 if msg is None:
                     break
-                if message_ids is not None and msg.message_id not in message_ids:
+                if not _selected(msg, queue, message_ids, reason):
                     continue  # left unacked: requeued when the channel closes
                 if (msg.headers or {}).get(H_BODY_TRUNCATED):
                     continue  # only a bounded excerpt was kept: nothing to replay
@@ -143,11 +150,25 @@ class ParkingLot:
                 replayed += 1
         return replayed
 
-    async def purge(self, queue: str) -> int:
+    async def purge(
+        self, queue: str, *, message_ids: set[str] | None = None, reason: str | None = None
+    ) -> int:
+        """Delete parked messages for good: all of them, or only those with one of
+        `message_ids` or parked for `reason`."""
         async with self._channel() as channel:
             dlq = await channel.declare_queue(parking_queue(queue), passive=True)
-            result = await dlq.purge()
-            return int(result.message_count or 0)
+            if message_ids is None and reason is None:
+                result = await dlq.purge()
+                return int(result.message_count or 0)
+            purged = 0
+            for _ in range(int(dlq.declaration_result.message_count or 0)):
+                msg = await dlq.get(no_ack=False, fail=False)
+                if msg is None:
+                    break
+                if _selected(msg, queue, message_ids, reason):
+                    await msg.ack()
+                    purged += 1
+            return purged  # the rest, unacked, return to the lot when the channel closes
 
     @contextlib.asynccontextmanager
     async def _channel(self, *, confirms: bool = False) -> Any:
@@ -159,6 +180,36 @@ class ParkingLot:
         finally:
             if not channel.is_closed:
                 await channel.close()
+
+
+class UnknownParkingLot(LookupError):
+    """The parking lot (or its work queue's lot) does not exist on the broker."""
+
+
+@contextlib.asynccontextmanager
+async def connected_lot(
+    url: str, *, levels: int, timeout: float = 5.0
+) -> AsyncIterator[ParkingLot]:
+    """A `ParkingLot` on a connection of its own, closed afterwards, for callers that
+    operate on lots now and then (the gateway's operator routes). BrokerUnavailable
+    when the broker cannot be reached; UnknownParkingLot for a lot that is not there."""
+    try:
+        connection = await aio_pika.connect(url, timeout=timeout)
+    except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as exc:
+        raise BrokerUnavailable(f"cannot reach RabbitMQ: {exc!r}") from exc
+    async with connection:
+        try:
+            yield ParkingLot(connection, levels=levels)
+        except aio_pika.exceptions.ChannelNotFoundEntity as exc:
+            raise UnknownParkingLot(str(exc)) from exc
+
+
+def _selected(
+    msg: AbstractIncomingMessage, queue: str, message_ids: set[str] | None, reason: str | None
+) -> bool:
+    if message_ids is not None and msg.message_id not in message_ids:
+        return False
+    return reason is None or describe(msg, queue).reason == reason
 
 
 def _text(value: Any) -> str | None:

@@ -32,12 +32,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .metrics import (
+    ENDPOINT_DEPTH,
     QUEUE_CONSUMERS,
     QUEUE_DEPTH,
     QUEUE_OLDEST_AGE,
     QUEUE_STATS_SUCCESS,
     QUEUE_UNACKED,
 )
+from .queue_groups import by_endpoint
 
 log = structlog.get_logger("tradebus.queue_stats")
 
@@ -195,12 +197,16 @@ class QueueStatsSampler:
         self._exported: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self.latest: dict[str, QueueStats] = {}
+        # per endpoint: a fair endpoint's lanes summed into it (queue_groups.py)
+        self.endpoints: dict[str, QueueStats] = {}
+        self._exported_endpoints: set[str] = set()
 
     async def sample(self) -> dict[str, QueueStats]:
         """One sample: fetch, parse, export. Raises what the fetch raises."""
         now = self._clock()
         stats = parse(await self._fetch(), now=now, ages=self._ages)
         self.latest = {s.name: s for s in stats}
+        self.endpoints = by_endpoint(stats)
         self._export(stats)
         QUEUE_STATS_SUCCESS.set(now)
         return self.latest
@@ -214,6 +220,15 @@ class QueueStatsSampler:
         current = {s.name for s in stats}
         self._drop(self._exported - current)
         self._exported = current
+        for name, group in self.endpoints.items():
+            ENDPOINT_DEPTH.labels(name).set(group.ready)
+        self._drop_endpoints(self._exported_endpoints - self.endpoints.keys())
+        self._exported_endpoints = set(self.endpoints)
+
+    def _drop_endpoints(self, names: Iterable[str]) -> None:
+        for name in names:
+            with contextlib.suppress(KeyError):
+                ENDPOINT_DEPTH.remove(name)
 
     def _drop(self, names: Iterable[str]) -> None:
         for name in names:
@@ -227,6 +242,9 @@ class QueueStatsSampler:
         self._drop(self._exported)
         self._exported = set()
         self.latest = {}
+        self._drop_endpoints(self._exported_endpoints)
+        self._exported_endpoints = set()
+        self.endpoints = {}
 
     async def run(self) -> None:
         """Until cancelled: sample every interval while holding the lease."""

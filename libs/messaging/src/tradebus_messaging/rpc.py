@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from tradebus_contracts import CONTENT_TYPE, Contract, Envelope, MessageRegistry
 
+from . import tracing
 from .errors import BrokerUnavailable, DeadlineExceeded, PublishError, RemoteError
 from .failures import H_DEADLINE
 from .metrics import RPC_SECONDS
@@ -89,6 +90,9 @@ class RpcClient:
             traceparent=traceparent,
             correlation_id=correlation_id,
         )
+        envelope, sent = tracing.send_span(
+            envelope, exchange=COMMANDS, routing_key=payload.message_type, rpc=True
+        )
         message = build_message(
             payload.model_dump_json().encode(),
             envelope,
@@ -130,6 +134,7 @@ class RpcClient:
             outcome = "remote_error"
             raise
         finally:
+            sent.finish(None if outcome == "ok" else outcome)
             self._pending.pop(envelope.id, None)
             RPC_SECONDS.labels(payload.message_type, outcome).observe(time.perf_counter() - started)
 

@@ -107,16 +107,22 @@ class WorkerSettings(BaseSettings):
 
 
 def main(service: str, build: Callable[[], Awaitable[Worker]], settings: WorkerSettings) -> None:
-    """Entry point for `python -m tradebus_<service>`: configure logging, build the
-    worker inside the event loop (clients bind to it) and run it until signalled."""
-    from tradebus_observability import configure_logging
+    """Entry point for `python -m tradebus_<service>`: configure logging and tracing (from
+    the `OTEL_*` variables), build the worker inside the event loop (clients bind to it)
+    and run it until signalled."""
+    from tradebus_observability import configure_logging, configure_tracing
 
     configure_logging(service, settings.log_level, json=settings.log_json)
+    # Before build: the clients it makes (httpx, pymongo) are instrumented when tracing is on.
+    tracing = configure_tracing(service)
 
     async def run() -> None:
         await run_worker(await build_riding_out_outages(build, settings.startup_outage_seconds))
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        tracing.shutdown()  # after the drain: its last spans are exported too
 
 
 async def build_riding_out_outages(build: Callable[[], Awaitable[Worker]], budget: float) -> Worker:

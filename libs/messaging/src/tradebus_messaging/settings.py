@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import socket
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .fairness import parse_weights
 
 
 class BusSettings(BaseSettings):
@@ -50,6 +53,12 @@ class BusSettings(BaseSettings):
     # Binary delay levels: 2^0 .. 2^(levels-1) seconds; max delay = 2^levels - 1 s.
     delay_levels: int = Field(default=18, ge=1, le=28)
 
+    # Fair endpoints (`subscribe(fair=True)`): shards per endpoint, and tenants' weights
+    # (`tenant-a=3,tenant-b=1`: a weight w spreads the tenant over w shards). Every
+    # process must use the same shard count: publishers choose the shard.
+    fair_shards: int = Field(default=8, ge=1, le=64)
+    fair_weights: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     # Parked copies keep at most this much of the body (plus its size): bounded disk.
     parked_body_max_bytes: int = Field(default=65_536, ge=0)
@@ -68,3 +77,8 @@ class BusSettings(BaseSettings):
     shutdown_grace_seconds: float = 25.0
     publish_timeout_seconds: float = 10.0
     inbox_retention_seconds: int = 7 * 24 * 3600
+
+    @field_validator("fair_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        return parse_weights(value) if isinstance(value, str) else value

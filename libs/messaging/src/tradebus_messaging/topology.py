@@ -30,7 +30,7 @@ DLX = "tradebus.dlx"
 DELIVER = "tradebus.retry.deliver"
 DELAY_PREFIX = "tradebus.delay."
 
-ExchangeType = Literal["direct", "topic", "fanout"]
+ExchangeType = Literal["direct", "topic", "fanout", "headers"]
 QueueType = Literal["quorum", "classic"]
 
 
@@ -39,6 +39,8 @@ class ExchangeSpec:
     name: str
     type: ExchangeType
     durable: bool = True
+    # exchange arguments (e.g. `alternate-exchange`), as pairs so the spec stays hashable
+    arguments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class BindingSpec:
     destination: str
     routing_key: str
     destination_type: Literal["queue", "exchange"] = "queue"
+    # binding arguments (a headers exchange's match), as pairs so the spec stays hashable
+    arguments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,17 @@ from urllib.parse import quote
 
 import httpx
 
-from .topology import DELAY_PREFIX, DELIVER, Topology, deliver_routing_key
+from .fair_topology import fair_endpoint_topology
+from .fairness import fair_exchange
+from .settings import BusSettings
+from .topology import (
+    DELAY_PREFIX,
+    DELIVER,
+    Topology,
+    deliver_routing_key,
+    endpoint_topology,
+    parking_queue,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +128,33 @@ async def _get(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
     response = await client.get(path)
     response.raise_for_status()
     return list(response.json())
+
+
+def discovered_endpoints(live: LiveState, settings: BusSettings) -> Topology:
+    """Every live queue with a parking lot is one of our endpoints: check the
+    invariants all endpoints share (arguments, parking and retry bindings)."""
+    topo = Topology()
+    for name, queue in live.queues.items():
+        if name.endswith(".dlq") or parking_queue(name) not in live.queues:
+            continue
+        queue_type = (queue.get("arguments") or {}).get("x-queue-type", "classic")
+        if fair_exchange(name) in live.exchanges:  # a fair endpoint: every lane too
+            topo = topo + fair_endpoint_topology(
+                name,
+                exchange="",
+                routing_keys=(),
+                levels=settings.delay_levels,
+                shards=settings.fair_shards,
+                delivery_limit=settings.delivery_limit,
+            )
+            continue
+        topo = topo + endpoint_topology(
+            name,
+            exchange="",
+            routing_keys=(),
+            levels=settings.delay_levels,
+            queue_type="quorum" if queue_type == "quorum" else "classic",
+            delivery_limit=settings.delivery_limit,
+        )
+    # endpoint_topology adds an exchange binding per routing key; none were given.
+    return Topology(topo.exchanges, topo.queues, tuple(b for b in topo.bindings if b.source))

@@ -9,6 +9,7 @@ from .declare import declare
 from .decode import Decoder
 from .dispatch import Dispatcher
 from .endpoint import Endpoint
+from .fair_topology import fair_endpoint_topology
 from .outcomes import Outcomes
 from .retry import RetryPolicy
 from .settings import BusSettings
@@ -17,6 +18,15 @@ from .topology import Topology, endpoint_topology
 
 
 def topology_of(e: Endpoint, s: BusSettings) -> Topology:
+    if e.fair_shards:
+        return fair_endpoint_topology(
+            e.queue,
+            exchange=e.exchange,
+            routing_keys=e.routing_keys,
+            levels=s.delay_levels,
+            shards=e.fair_shards,
+            delivery_limit=s.delivery_limit,
+        )
     return endpoint_topology(
         e.queue,
         exchange=e.exchange,
@@ -46,6 +56,8 @@ def consumer_for(
     async def prepare(channel: AbstractChannel) -> None:
         # Re-declared on every (re)start of the consumer: a deleted queue comes back.
         await declare(channel, topology_of(endpoint, settings))
+        if endpoint.fair_shards:
+            await unbind_direct(channel, endpoint)
 
     decoder = Decoder(
         endpoint.queue,
@@ -63,3 +75,11 @@ def consumer_for(
         replier=replier,
         throttle=throttle,
     )
+
+
+async def unbind_direct(channel: AbstractChannel, endpoint: Endpoint) -> None:
+    """An endpoint that became fair drops the bindings that fed `<queue>` directly
+    (else every message would arrive twice: there and in a lane). Idempotent."""
+    queue = await channel.get_queue(endpoint.queue, ensure=False)
+    for key in endpoint.routing_keys:
+        await queue.unbind(endpoint.exchange, routing_key=key)

@@ -8,14 +8,18 @@ from .log_config import (
     configure_logging,
 )
 from .loop_lag import EventLoopLagMonitor
+from .tracing import Tracing, TracingSettings, configure_tracing
 
 __all__ = [
     "CURRENT_MESSAGE",
     "EventLoopLagMonitor",
     "HealthServer",
+    "Tracing",
+    "TracingSettings",
     "bind_message_context",
     "clear_message_context",
     "configure_logging",
+    "configure_tracing",
     "health_app",
     "serve_health",
 ]

@@ -9,12 +9,18 @@ from typing import Any
 
 import structlog
 
+from .tracing import current_ids
+
 # The envelope of the message being handled. One ContextVar set per message is
 # far cheaper than binding each field; the processor below expands it lazily.
 CURRENT_MESSAGE: ContextVar[Any] = ContextVar("tradebus_current_message", default=None)
 
 
 def merge_current_message(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    ids = current_ids()  # the active span's: a log line is found from its trace
+    if ids is not None:
+        event.setdefault("trace_id", ids[0])
+        event.setdefault("span_id", ids[1])
     envelope = CURRENT_MESSAGE.get()
     if envelope is not None:
         event.setdefault("message_id", envelope.id)
@@ -22,7 +28,7 @@ def merge_current_message(_: Any, __: str, event: dict[str, Any]) -> dict[str, A
         event.setdefault("correlation_id", envelope.correlation_id)
         if envelope.tenant_id:
             event.setdefault("tenant_id", envelope.tenant_id)
-        if envelope.traceparent:
+        if envelope.traceparent and "trace_id" not in event:  # tracing off: the message's
             parts = envelope.traceparent.split("-")
             if len(parts) == 4:
                 event.setdefault("trace_id", parts[1])

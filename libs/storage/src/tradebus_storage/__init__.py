@@ -1,5 +1,6 @@
 """MongoDB access for tradebus: client, task state machine, idempotency inbox, leases, blobs."""
 
+from .batch_flow import BatchFlow
 from .blobs import Blob, BlobNotFound, BlobStore
 from .client import create_client, open_database, ping
 from .document_catalog import (
@@ -27,6 +28,7 @@ from .schedule_runs import ScheduleRun, ScheduleRuns, slot_message_id
 from .schedules import DEFAULT_SCHEDULES, ScheduleSettings, ScheduleSpec
 from .settings import MongoSettings
 from .task_backlog import BacklogSample, TaskBacklog
+from .task_batches import BATCH_KIND, ChildCounts
 from .task_flow import TaskFlow
 from .tasks import (
     ALLOWED,
@@ -48,6 +50,7 @@ from .webhooks import (
 
 __all__ = [
     "ALLOWED",
+    "BATCH_KIND",
     "DEADLINE_EXCEEDED",
     "DEFAULT_SCHEDULES",
     "DELETED",
@@ -57,9 +60,11 @@ __all__ = [
     "AlreadyProcessed",
     "Attempt",
     "BacklogSample",
+    "BatchFlow",
     "Blob",
     "BlobNotFound",
     "BlobStore",
+    "ChildCounts",
     "Delivery",
     "DeliveryLog",
     "DeliveryState",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from pydantic import BaseModel, Field
@@ -50,6 +50,38 @@ def new_task_id() -> str:
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
+def task_document(
+    *,
+    tenant_id: str,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    task_id: str | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A new queued task as stored; `fields` are extra top-level fields (e.g. `parent_id`)."""
+    now = datetime.now(UTC)
+    doc: dict[str, Any] = {
+        "_id": task_id or new_task_id(),
+        "tenant_id": tenant_id,
+        "kind": kind,
+        "status": S.QUEUED.value,
+        "progress": {"done": 0, "total": None},
+        "attempts": 0,
+        "error": None,
+        "result": None,
+        "params": params or {},
+        "created_at": now,
+        "updated_at": now,
+        "queued_at": now,
+        "history": [{"at": now, "from": None, "to": S.QUEUED.value, "reason": "created"}],
+        **fields,
+    }
+    if idempotency_key is not None:
+        doc["idempotency_key"] = idempotency_key
+    return doc
+
+
 class Task(BaseModel):
     id: str
     tenant_id: str
@@ -71,6 +103,7 @@ class Task(BaseModel):
     queued_at: datetime | None = None
     fault: dict[str, Any] | None = None  # the parked message that ended it, if any
     revivals: int = 0
+    parent_id: str | None = None  # the batch this task is a document of, if any
     history: list[dict[str, Any]] = Field(default_factory=list)
 
     @property

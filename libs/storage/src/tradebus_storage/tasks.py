@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from tradebus_contracts import TaskStatus
 
 from .metrics import TASKS_FINISHED
+from .task_batches import TaskBatches
 from .task_model import (
     ACTIVE,
     ALLOWED,
@@ -27,6 +28,7 @@ from .task_model import (
     can_transition,
     new_task_id,
     sources_of,
+    task_document,
 )
 from .task_sweeps import TaskSweeps
 
@@ -43,6 +45,7 @@ __all__ = [
     "can_transition",
     "new_task_id",
     "sources_of",
+    "task_document",
 ]
 
 
@@ -64,7 +67,7 @@ def _appended(at: datetime, target: TaskStatus, reason: str | None, **extra: Any
     return {"$slice": [{"$concatArrays": [{"$ifNull": ["$history", []]}, [entry]]}, -HISTORY_LIMIT]}
 
 
-class TaskRepository(TaskSweeps):
+class TaskRepository(TaskSweeps, TaskBatches):
     def __init__(
         self, db: AsyncDatabase[Any], *, result_ttl: timedelta = timedelta(days=7)
     ) -> None:
@@ -78,6 +81,10 @@ class TaskRepository(TaskSweeps):
             partialFilterExpression={"idempotency_key": {"$type": "string"}},
         )
         await self._c.create_index([("tenant_id", ASCENDING), ("_id", DESCENDING)])
+        await self._c.create_index(
+            [("tenant_id", ASCENDING), ("parent_id", ASCENDING), ("_id", DESCENDING)],
+            partialFilterExpression={"parent_id": {"$type": "string"}},
+        )
         await self._c.create_index([("status", ASCENDING), ("updated_at", ASCENDING)])
         await self._c.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
         await self._c.create_index("expires_at", expireAfterSeconds=0)
@@ -93,24 +100,13 @@ class TaskRepository(TaskSweeps):
     ) -> tuple[Task, bool]:
         """Insert a queued task; for a repeated idempotency key return the
         existing task and False."""
-        now = datetime.now(UTC)
-        doc: dict[str, Any] = {
-            "_id": task_id or new_task_id(),
-            "tenant_id": tenant_id,
-            "kind": kind,
-            "status": S.QUEUED.value,
-            "progress": {"done": 0, "total": None},
-            "attempts": 0,
-            "error": None,
-            "result": None,
-            "params": params or {},
-            "created_at": now,
-            "updated_at": now,
-            "queued_at": now,
-            "history": [{"at": now, "from": None, "to": S.QUEUED.value, "reason": "created"}],
-        }
-        if idempotency_key is not None:
-            doc["idempotency_key"] = idempotency_key
+        doc = task_document(
+            tenant_id=tenant_id,
+            kind=kind,
+            params=params,
+            idempotency_key=idempotency_key,
+            task_id=task_id,
+        )
         try:
             await self._c.insert_one(doc)
         except DuplicateKeyError:
@@ -138,10 +134,13 @@ class TaskRepository(TaskSweeps):
         *,
         status: TaskStatus | None = None,
         kind: str | None = None,
+        parent_id: str | None = None,
         cursor: str | None = None,
         limit: int = 50,
     ) -> tuple[list[Task], str | None]:
         query: dict[str, Any] = {"tenant_id": tenant_id}
+        if parent_id is not None:
+            query["parent_id"] = parent_id
         if status is not None:
             query["status"] = status.value
         if kind is not None:

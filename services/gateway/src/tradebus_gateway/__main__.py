@@ -1,18 +1,20 @@
 import uvicorn
+from starlette.types import ASGIApp
 
-from tradebus_observability import configure_logging
+from tradebus_observability import configure_logging, configure_tracing
 
-from .app import create_app
+from . import tracing
+from .app import SERVICE, create_app
 from .settings import GatewaySettings
 
 if __name__ == "__main__":
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level, json=settings.log_json)
+    telemetry = configure_tracing(SERVICE)  # from OTEL_*: off unless an exporter is set
+    api = create_app(settings)
+    app: ASGIApp = api
+    if telemetry.provider is not None:
+        tracing.instrument(api, telemetry.provider)
+        app = tracing.flushed_at_shutdown(api, telemetry)  # the last requests' spans too
     # uvicorn handles SIGTERM: stops accepting, finishes requests, runs the lifespan exit.
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

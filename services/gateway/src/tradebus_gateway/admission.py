@@ -61,18 +61,22 @@ class BacklogAdmission:
         if self._during is not None:
             self._during[tenant_id] += count
 
-    def verdict(self, tenant_id: str | None = None) -> Verdict:
+    def verdict(self, tenant_id: str | None = None, count: int = 1) -> Verdict:
+        """Room for `count` more tasks of `tenant_id` (a batch is admitted as a whole)."""
         if not self.sampled:  # the database has not answered yet: nothing to judge by
             return ADMITTED
-        return judge(self._policy, tenant_id, self._unfinished, self.drain_rate)
+        unfinished = self._unfinished
+        if count > 1:  # judged as the last of them arriving
+            unfinished = unfinished + Counter({tenant_id or "": count - 1})
+        return judge(self._policy, tenant_id, unfinished, self.drain_rate)
 
     def check(self, tenant_id: str | None = None) -> int:
         """0 when admitted, else the Retry-After seconds to answer with."""
         return self.verdict(tenant_id).retry_after
 
-    def admit(self, tenant_id: str) -> None:
-        """Raise the 429 to answer with when there is no room for one more task."""
-        verdict = self.verdict(tenant_id)
+    def admit(self, tenant_id: str, count: int = 1) -> None:
+        """Raise the 429 to answer with when there is no room for `count` more tasks."""
+        verdict = self.verdict(tenant_id, count)
         if verdict.admitted:
             return
         if verdict.scope == "tenant":

@@ -32,10 +32,11 @@ from tradebus_storage import (
     open_database,
 )
 
-from . import errors, openapi
+from . import errors, openapi, operator
 from .admission import BacklogAdmission
 from .admission_policy import AdmissionPolicy
 from .api import (
+    batches,
     contract,
     dealbrain,
     document_routes,
@@ -48,6 +49,8 @@ from .api import (
     webhooks,
 )
 from .auth import ApiKeyRepository
+from .console import ConsoleSettings
+from .console import install as install_console
 from .key_directory import KeyDirectory
 from .online import online_endpoints
 from .request_metrics import RequestMetrics
@@ -76,6 +79,7 @@ def create_app(
     mongo_settings: MongoSettings | None = None,
     queue_stats_settings: QueueStatsSettings | None = None,
     schedule_settings: ScheduleSettings | None = None,
+    console_settings: ConsoleSettings | None = None,
 ) -> FastAPI:
     """The bus and MongoDB settings default to the environment's; tests and benchmarks
     pass their own (a vhost, a database) instead of changing the process environment."""
@@ -103,6 +107,7 @@ def create_app(
         await WebhookRepository(db).ensure_indexes()
         if settings.bootstrap_api_key is not None:
             await keys.bootstrap(settings.bootstrap_api_key.get_secret_value())
+        await operator.prepare(db, settings)
         backlog = TaskBacklog(db)
         await backlog.ensure_indexes()
         admission = BacklogAdmission(
@@ -178,6 +183,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(contract.router)
     app.include_router(documents.router)
+    app.include_router(batches.router_for(settings))
     app.include_router(document_routes.router)
     app.include_router(tasks.router)
     app.include_router(webhooks.router)
@@ -188,4 +194,7 @@ def create_app(
     # The schedules the notifier runs (the same TRADEBUS_SCHEDULES), shown read-only.
     app.state.schedules = schedule_settings or ScheduleSettings()
     app.include_router(schedules.router)
+    app.include_router(operator.router)
+    # The operator console (/console): pages over the operator API, not in the OpenAPI.
+    install_console(app, console_settings or ConsoleSettings())
     return app

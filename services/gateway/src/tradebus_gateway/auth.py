@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -25,10 +25,23 @@ def digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
+Role = Literal["tenant", "operator"]
+TENANT: Role = "tenant"
+OPERATOR: Role = "operator"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who is calling. An operator key belongs to no tenant: its `tenant_id` is ""."""
+
     tenant_id: str
     key_id: str
+    role: Role = TENANT
+    label: str = ""
+
+    @property
+    def operator(self) -> bool:
+        return self.role == OPERATOR
 
 
 class ApiKeyRepository:
@@ -66,6 +79,7 @@ class ApiKeyRepository:
                 {
                     "$setOnInsert": {
                         "tenant_id": tenant_id,
+                        "role": TENANT,
                         "label": label,
                         "hint": api_key[:7] + "…",
                         "created_at": datetime.now(UTC),
@@ -79,10 +93,39 @@ class ApiKeyRepository:
             raise ValueError("this key already belongs to another tenant")
         return key_id
 
+    async def add_operator_key(self, api_key: str, *, label: str = "") -> str:
+        """Store an operator key (its digest): it belongs to no tenant. Idempotent."""
+        key_id = digest(api_key)
+        with contextlib.suppress(DuplicateKeyError):
+            await self._keys.update_one(
+                {"_id": key_id},
+                {
+                    "$setOnInsert": {
+                        "tenant_id": None,
+                        "role": OPERATOR,
+                        "label": label,
+                        "hint": api_key[:7] + "…",
+                        "created_at": datetime.now(UTC),
+                        "revoked": False,
+                    }
+                },
+                upsert=True,
+            )
+        existing = await self._keys.find_one({"_id": key_id}, {"role": 1})
+        if existing is None or existing.get("role") != OPERATOR:
+            raise ValueError("this key already belongs to a tenant")
+        return key_id
+
     async def revoke(self, key_id: str) -> bool:
-        result = await self._keys.update_one({"_id": key_id}, {"$set": {"revoked": True}})
+        result = await self._keys.update_one(
+            {"_id": key_id, "revoked": False},
+            {"$set": {"revoked": True, "revoked_at": datetime.now(UTC)}},
+        )
         return result.modified_count == 1
 
     async def bootstrap(self, api_key: str, tenant_id: str = "default") -> None:
         await self.create_tenant(tenant_id)
         await self.add_key(tenant_id, api_key, label="bootstrap")
+
+    async def bootstrap_operator(self, api_key: str) -> None:
+        await self.add_operator_key(api_key, label="bootstrap")

@@ -31,10 +31,11 @@ async def get_state(request: Request) -> GatewayState:
     return state
 
 
-async def authenticated(
+async def resolved(
     state: Annotated[GatewayState, Depends(get_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The key's principal, whatever its role; 401 for a missing or unknown key."""
     unauthorized = ApiError(
         401, "unauthorized", "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
     )
@@ -43,9 +44,37 @@ async def authenticated(
     principal = await state.directory.resolve(credentials.credentials)
     if principal is None:
         raise unauthorized
+    return principal
+
+
+async def authenticated(
+    state: Annotated[GatewayState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(resolved)],
+) -> Principal:
+    """A tenant's key: an operator key belongs to no tenant, so tenant routes refuse it."""
+    if principal.operator:
+        raise ApiError(
+            403, "operator_key", "an operator key cannot call tenant routes; use a tenant's key"
+        )
+    await _within_rate(state, principal.tenant_id)
+    return principal
+
+
+async def operator(
+    state: Annotated[GatewayState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(resolved)],
+) -> Principal:
+    """An operator's key: tenant keys are refused on operator routes."""
+    if not principal.operator:
+        raise ApiError(403, "forbidden", "this route needs an operator key")
+    await _within_rate(state, f"operator:{principal.key_id}")
+    return principal
+
+
+async def _within_rate(state: GatewayState, subject: str) -> None:
     settings = state.settings
     item = rate_item(settings.tenant_rate_per_second, settings.tenant_burst)
-    wait = await state.limits.rate(principal.tenant_id, item)
+    wait = await state.limits.rate(subject, item)
     if wait > 0:
         raise ApiError(
             429,
@@ -53,10 +82,10 @@ async def authenticated(
             f"tenant request rate above {state.settings.tenant_rate_per_second:g}/s",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-    return principal
 
 
 Tenant = Annotated[Principal, Depends(authenticated)]
+Operator = Annotated[Principal, Depends(operator)]
 State = Annotated[GatewayState, Depends(get_state)]
 
 
@@ -99,7 +128,7 @@ async def call_context(
     context = CallContext(
         timeout=timeout,
         correlation_id=tracing.correlation_id(correlation_id),
-        traceparent=tracing.child_traceparent(traceparent),
+        traceparent=tracing.incoming_traceparent(traceparent),
     )
     # Echoed so a client can quote it; error answers carry it too (see online.call).
     response.headers["X-Correlation-Id"] = context.correlation_id

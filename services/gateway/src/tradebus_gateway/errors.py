@@ -63,6 +63,11 @@ def describe(
 # OpenAPI documentation of each error status, reused by the routers.
 ERRORS: dict[int, dict[str, Any]] = {
     401: describe("Missing or invalid API key", "unauthorized", "invalid API key"),
+    403: describe(
+        "An operator key on a tenant route (operator keys belong to no tenant)",
+        "operator_key",
+        "an operator key cannot call tenant routes; use a tenant's key",
+    ),
     404: describe("No such resource for this tenant", "not_found", "task not found"),
     409: describe("The task has no result yet", "not_ready", "task is running"),
     413: describe("Upload too large", "too_large", "upload exceeds 10485760 bytes"),

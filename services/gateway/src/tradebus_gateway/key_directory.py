@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from .auth import Principal, digest
+from .auth import OPERATOR, TENANT, Principal, digest
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +69,11 @@ class KeyDirectory:
             principal = self._principals.get(key_id)
         return principal
 
+    def forget(self, key_id: str) -> None:
+        """Drop a key revoked by this process now; other replicas drop it at their next
+        full load (within `refresh_seconds`)."""
+        self._principals.pop(key_id, None)
+
     def __len__(self) -> int:
         return len(self._principals)
 
@@ -91,8 +96,8 @@ class KeyDirectory:
         started, wall = self._clock(), datetime.now(UTC)
         principals: dict[str, Principal] = {}
         newest: datetime | None = None
-        async for doc in self._keys.find({"revoked": False}, {"tenant_id": 1, "created_at": 1}):
-            principals[doc["_id"]] = Principal(doc["tenant_id"], doc["_id"])
+        async for doc in self._keys.find({"revoked": False}, _FIELDS):
+            principals[doc["_id"]] = _principal(doc)
             newest = _later(newest, doc.get("created_at"))
         self._principals, self._newest = principals, newest
         self._loaded_at, self._loaded_wall = started, wall
@@ -105,9 +110,19 @@ class KeyDirectory:
         LOADS.labels("catch_up").inc()
         since = (self._newest or self._loaded_wall) - CLOCK_OVERLAP
         query = {"revoked": False, "created_at": {"$gte": since}}
-        async for doc in self._keys.find(query, {"tenant_id": 1, "created_at": 1}):
-            self._principals[doc["_id"]] = Principal(doc["tenant_id"], doc["_id"])
+        async for doc in self._keys.find(query, _FIELDS):
+            self._principals[doc["_id"]] = _principal(doc)
             self._newest = _later(self._newest, doc.get("created_at"))
+
+
+_FIELDS = {"tenant_id": 1, "created_at": 1, "role": 1, "label": 1}
+
+
+def _principal(doc: dict[str, Any]) -> Principal:
+    """A record without `role` is a tenant key (they predate roles)."""
+    if doc.get("role") == OPERATOR:
+        return Principal("", doc["_id"], OPERATOR, str(doc.get("label") or ""))
+    return Principal(doc["tenant_id"], doc["_id"], TENANT, str(doc.get("label") or ""))
 
 
 def _later(a: datetime | None, b: Any) -> datetime | None:

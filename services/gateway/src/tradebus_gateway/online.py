@@ -50,7 +50,9 @@ class CallContext:
 
     timeout: float | None
     correlation_id: str
-    traceparent: str
+    # The client's, when valid: the trace the call joins while tracing is off (with
+    # tracing on, the request's own span is the parent of what the call publishes).
+    traceparent: str | None
 
 
 def online_endpoints(settings: GatewaySettings, limits: SharedLimits) -> dict[str, OnlineEndpoint]:

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from .errors import ERRORS
+
 
 def install(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
@@ -22,6 +24,7 @@ def install(app: FastAPI) -> None:
                 servers=app.servers,
             )
             for operation in _operations(document):
+                _refuses_operator_keys(operation)
                 for parameter in operation.get("parameters", []):
                     if "schema" in parameter:
                         parameter["schema"] = _without_null(parameter["schema"])
@@ -38,6 +41,20 @@ def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
         for operation in item.values()
         if isinstance(operation, dict) and "responses" in operation
     ]
+
+
+def _refuses_operator_keys(operation: dict[str, Any]) -> None:
+    """Every route that takes a key and does not name its own 403 is a tenant route, and
+    an operator key there is `403 operator_key` (see deps.authenticated)."""
+    responses = operation["responses"]
+    if "401" in responses and "403" not in responses:
+        described = dict(ERRORS[403])
+        model = described.pop("model")
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        described["content"] = {
+            "application/json": {**described["content"]["application/json"], "schema": ref}
+        }
+        responses["403"] = described
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,10 @@ class GatewaySettings(BaseSettings):
 
     # Auth: when set, this key is created (or kept) for the `default` tenant at start.
     bootstrap_api_key: SecretStr | None = Field(None, validation_alias="TRADEBUS_BOOTSTRAP_API_KEY")
+    # ... and this operator key (it belongs to no tenant; operator routes only).
+    bootstrap_operator_key: SecretStr | None = Field(
+        None, validation_alias="TRADEBUS_BOOTSTRAP_OPERATOR_KEY"
+    )
     # Keys are resolved from an in-memory directory, reloaded in full this often (a key
     # revoked elsewhere stops working within it); an unknown key waits for a catch-up load
     # of new keys, at most one per `api_key_catch_up_seconds` whatever the traffic.
@@ -37,6 +41,11 @@ class GatewaySettings(BaseSettings):
     # the command stays far below the bus's message limit.
     max_upload_bytes: int = Field(10 * 1024 * 1024, gt=0)
     inline_text_max_publish_bytes: int = Field(256 * 1024, gt=0)
+    # A batch (POST /v1/rag/batches): at most this many documents, this many bytes in
+    # all (each document still within `max_upload_bytes`). Admitted as a whole, so a
+    # batch larger than a tenant's admission share is never admitted: keep it below.
+    max_batch_documents: int = Field(100, ge=1, le=10_000)
+    max_batch_bytes: int = Field(50 * 1024 * 1024, gt=0)
 
     # Admission of ingest work, end to end: the backlog (documents accepted and not
     # finished, every stage) may be at most SLO x drain rate (never below the floor), so
@@ -94,6 +103,31 @@ class GatewaySettings(BaseSettings):
     min_request_timeout_seconds: float = Field(1.0, gt=0)
     # Retry-After of a 429 from a full in-flight budget: online calls finish in seconds.
     busy_retry_after_seconds: int = Field(1, ge=1)
+
+    # Operator API: the platform's consumer endpoints (their queues and `<queue>.dlq`
+    # parking lots are the declared topology the drift check and the parking routes go
+    # by), and how many parked messages one lot's summary reads at most.
+    operator_endpoints: list[str] = Field(
+        default_factory=lambda: [
+            "omnirag-ingest.ingest",
+            "omnirag-ingest.purge",
+            "omnirag-ingest.kb-check",
+            "omnirag-embed.embed",
+            "dealbrain.ask",
+            "dealbrain.summarize",
+            "dealbrain.recall",
+            "shadowhunter.hunt",
+            "shadowhunter.assess",
+            "notifier.faults",
+            "notifier.tasks",
+            "notifier.webhook-fanout",
+            "notifier.webhook-deliver",
+            "notifier.alert-notify",
+            "notifier.sweeps",
+            "gateway.task-faults",
+        ]
+    )
+    operator_parking_scan: int = Field(1000, ge=1, le=100_000)
 
     # Webhooks: subscriptions per tenant, and how long the previous signing secret keeps
     # signing alongside a rotated one (receivers switch over in that window).

@@ -29,8 +29,10 @@ async def submit_ingest(
     idempotency_key: str | None,
     document_id: str | None = None,
     task_id: str | None = None,
+    priority: str = "normal",
 ) -> tuple[Task, bool]:
-    """A new document, or (given `document_id`) a new version of an existing one."""
+    """A new document, or (given `document_id`) a new version of an existing one.
+    The task records its `priority`, so a re-publish keeps the command's lane."""
     task_id = task_id or new_task_id()
     command = IngestDocument(
         task_id=task_id,
@@ -44,24 +46,28 @@ async def submit_ingest(
     task, created = await tasks.create(
         tenant_id=tenant_id,
         kind=INGEST_KIND,
-        params={"command": command.model_dump(mode="json")},
+        params={"command": command.model_dump(mode="json"), "priority": priority},
         idempotency_key=idempotency_key,
         task_id=task_id,
     )
     if not created:
         return task, False
-    await publish_command(bus, tasks, command)
+    await publish_command(bus, tasks, command, priority=priority)
     return task, True
 
 
-async def publish_command(bus: Bus, tasks: TaskRepository, command: IngestDocument) -> bool:
-    """Publish with the task id as message id, so a re-publish is recognisably the same."""
+async def publish_command(
+    bus: Bus, tasks: TaskRepository, command: IngestDocument, *, priority: str | None = None
+) -> bool:
+    """Publish with the task id as message id, so a re-publish is recognisably the same.
+    `priority` (the task's) chooses the command's lane; its embed batches inherit it."""
     try:
         await bus.publish(
             command,
             tenant_id=command.tenant_id,
             message_id=command.task_id,
             task_id=command.task_id,  # parked for any reason, the task is failed with it
+            priority=priority,
         )
     except PublishError as exc:
         # Recorded and queued: the watchdog publishes it once the broker is back.

@@ -5,7 +5,9 @@ Every `interval`, the one replica holding the lease:
   crash between the write and the publish), and queued/retrying tasks published long ago
   and untouched since (the message or its delayed retry vanished). Same message id (the
   task id), so inboxes and natural keys drop a copy that was not lost after all;
-- ends tasks that outlive their kind's deadline: failed with `deadline_exceeded`.
+- settles batch parents from their children (a parent never waits on a lost event);
+- ends tasks that outlive their kind's deadline: failed with `deadline_exceeded` (a
+  batch: its unfinished documents fail so, and the batch settles with the counts).
 Errors are logged and counted, never fatal: the next run tries again."""
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ import structlog
 
 from tradebus_contracts import IngestDocument, TaskStatusChanged
 from tradebus_messaging import Bus
-from tradebus_storage import DEADLINE_EXCEEDED, LeaseRepository, Task, TaskFlow, TaskRepository
+from tradebus_storage import (
+    BATCH_KIND,
+    DEADLINE_EXCEEDED,
+    BatchFlow,
+    LeaseRepository,
+    Task,
+    TaskFlow,
+    TaskRepository,
+)
 
 from .settings import GatewaySettings
 from .submission import INGEST_KIND, publish_command
@@ -63,17 +73,19 @@ class WatchdogPolicy:
 class WatchdogRun:
     republished: int = 0
     expired: int = 0
+    settled: int = 0  # batch parents that ended
     errors: int = 0
 
     @property
     def busy(self) -> bool:
-        return bool(self.republished or self.expired or self.errors)
+        return bool(self.republished or self.expired or self.settled or self.errors)
 
 
 class Watchdog:
     def __init__(self, bus: Bus, tasks: TaskRepository, policy: WatchdogPolicy) -> None:
         self._bus, self._tasks, self._policy = bus, tasks, policy
         self._flow = TaskFlow(tasks, self._announce)
+        self._batches = BatchFlow(tasks, self._flow)
 
     async def run_once(self) -> WatchdogRun:
         """One pass; the counts are logged and returned. A failing task or query is
@@ -82,12 +94,14 @@ class Watchdog:
         if self._bus.connected:  # else every publish would fail: leave them for later
             await self._republish(run, "stuck", self._tasks.stuck_queued)
             await self._republish(run, "unanswered", self._tasks.unanswered)
+        await self._settle(run)
         await self._expire(run)
         if run.busy:
             log.info(
                 "watchdog run",
                 republished=run.republished,
                 expired=run.expired,
+                settled=run.settled,
                 errors=run.errors,
             )
         return run
@@ -106,7 +120,8 @@ class Watchdog:
                 continue  # not a command the gateway owns; its deadline still applies
             try:
                 command = model.model_validate(task.params["command"])
-                if await publish_command(self._bus, self._tasks, command):
+                priority = task.params.get("priority")
+                if await publish_command(self._bus, self._tasks, command, priority=priority):
                     run.republished += 1
                     log.info("command re-published", task_id=task.id, why=which)
                 else:
@@ -114,6 +129,25 @@ class Watchdog:
             except Exception:
                 run.errors += 1
                 log.exception("re-publish failed", task_id=task.id, why=which)
+
+    async def _settle(self, run: WatchdogRun) -> None:
+        try:
+            parents = await self._tasks.unsettled_batches(self._policy.batch)
+        except Exception:
+            run.errors += 1
+            log.exception("watchdog query failed", query="unsettled_batches")
+            return
+        for parent in parents:
+            try:
+                settled = await self._batches.settle(parent)
+                if settled.terminal:
+                    run.settled += 1
+                elif settled.updated_at == parent.updated_at:
+                    # unchanged: to the back of the line, so every parent gets its turn
+                    await self._tasks.touch(parent.tenant_id, parent.id)
+            except Exception:
+                run.errors += 1
+                log.exception("settling a batch failed", task_id=parent.id)
 
     async def _expire(self, run: WatchdogRun) -> None:
         policy = self._policy
@@ -127,7 +161,12 @@ class Watchdog:
             return
         for task in overdue:
             try:
-                if await self._flow.fail(
+                if task.kind == BATCH_KIND:
+                    message = self._overdue_message(task)
+                    await self._batches.expire(task, DEADLINE_EXCEEDED, message)
+                    run.expired += 1
+                    log.warning("batch past its deadline settled", task_id=task.id)
+                elif await self._flow.fail(
                     task.tenant_id, task.id, DEADLINE_EXCEEDED, self._overdue_message(task)
                 ):
                     run.expired += 1

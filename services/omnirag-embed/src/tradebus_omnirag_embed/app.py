@@ -42,6 +42,7 @@ async def build(
         handler=EmbedHandler(tasks=TaskRepository(db), knowledge=knowledge, batches=batches),
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
+        fair=True,  # batches inherit their document's tenant and priority lane
     )
 
     async def close() -> None:

@@ -11,8 +11,9 @@ class OmniragEmbedSettings(WorkerSettings):
 
     # In-process embedders (hashing, local model) are CPU-bound: one batch at a time per
     # process, and scale with replicas. With a remote provider (openai), raise both to
-    # keep several requests in flight. Prefetch 2 keeps the next batch at hand.
-    prefetch: int = Field(2, ge=1)
+    # keep several requests in flight. The fair queue's 8 shards share the prefetch: 16
+    # gives each lane 2, the next batch at hand while one runs, even for a lone tenant.
+    prefetch: int = Field(16, ge=1)
     concurrency: int = Field(1, ge=1)
     # The embedding budget: calls in flight to the embedding provider from this process.
     embed_concurrency: int = Field(1, ge=1)

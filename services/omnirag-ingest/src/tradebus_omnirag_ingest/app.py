@@ -108,6 +108,7 @@ async def build(
         handler=IngestHandler(tasks=tasks, knowledge=knowledge, pipeline=pipeline),
         prefetch=settings.prefetch,
         concurrency=settings.concurrency,
+        fair=True,  # tenants share it without waiting behind each other's backlog
     )
     bus.subscribe(
         queue=PURGE_QUEUE,

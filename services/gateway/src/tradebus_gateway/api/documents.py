@@ -10,6 +10,7 @@ from tradebus_contracts import TextSource, UploadSource, UrlSource
 from tradebus_knowledge import UnsupportedFormat, detect_format
 from tradebus_storage import Task
 
+from ..admission_gate import ADMITTED
 from ..deps import State, Tenant
 from ..errors import ApiError, responses
 from ..state import GatewayState
@@ -18,12 +19,13 @@ from .intake import (
     FORM_OVERHEAD_BYTES,
     form_file,
     form_metadata,
+    form_priority,
     form_title,
     read_form,
     read_json,
     too_large,
 )
-from .models import METADATA_SCHEMA, DocumentIn, TaskAccepted
+from .models import METADATA_SCHEMA, PRIORITY_DESCRIPTION, DocumentIn, Priority, TaskAccepted
 
 router = APIRouter(prefix="/v1/rag", tags=["rag"])
 
@@ -69,6 +71,12 @@ _OPENAPI_BODY: dict[str, Any] = {
                             **METADATA_SCHEMA,
                             "description": "A JSON object, as for a JSON submission.",
                         },
+                        "priority": {
+                            "type": "string",
+                            "enum": [p.value for p in Priority],
+                            "default": Priority.NORMAL.value,
+                            "description": PRIORITY_DESCRIPTION,
+                        },
                     },
                 },
                 "encoding": {
@@ -84,6 +92,7 @@ _OPENAPI_BODY: dict[str, Any] = {
 @router.post(
     "/documents",
     status_code=202,
+    dependencies=[ADMITTED],  # a full backlog refused before the rate limit (Redis)
     response_model=TaskAccepted,
     summary="Submit a document for ingestion; returns a task id at once",
     openapi_extra=_OPENAPI_BODY,
@@ -116,16 +125,16 @@ async def submit_document(
     media = content_type.split(";")[0].strip().lower()
     source: TextSource | UploadSource | UrlSource
     if media == "multipart/form-data":
-        source, title, metadata = await _from_upload(request, state, tenant.tenant_id)
+        source, title, metadata, priority = await _from_upload(request, state, tenant.tenant_id)
     elif media in ("application/json", ""):
         # JSON escapes may double a text's size (`\u4e2d` for 3 bytes of UTF-8).
         limit = 2 * state.settings.max_upload_bytes + FORM_OVERHEAD_BYTES
         document = await read_json(request, limit)
-        title, metadata = document.title, document.metadata
+        title, metadata, priority = document.title, document.metadata, document.priority
         if document.text is None:
             source = UrlSource(url=str(document.url))
         else:
-            source = await _inline(document.text, state, tenant.tenant_id)
+            source = await store_inline(document.text, state, tenant.tenant_id)
     else:
         raise ApiError(
             415,
@@ -134,15 +143,15 @@ async def submit_document(
         )
     try:
         task, created = await _submit(
-            state, tenant.tenant_id, title, source, metadata, idempotency_key
+            state, tenant.tenant_id, title, source, metadata, idempotency_key, priority
         )
     except ApiError:  # refused before anything refers to the blob
-        await _discard(state, source)
+        await discard(state, source)
         raise
     if created:
         state.admission.published(tenant_id=tenant.tenant_id)
     else:
-        await _discard(state, source)  # the first submission's blob is the one
+        await discard(state, source)  # the first submission's blob is the one
     response.headers["Location"] = f"/v1/tasks/{task.id}"
     return TaskAccepted(
         task_id=task.id, status=task.status, document_id=document_id_of(task), created=created
@@ -156,6 +165,7 @@ async def _submit(
     source: TextSource | UploadSource | UrlSource,
     metadata: dict[str, str],
     idempotency_key: str | None,
+    priority: Priority = Priority.NORMAL,
 ) -> tuple[Task, bool]:
     if not state.bus.connected:
         retry_after = str(state.settings.unavailable_retry_after_seconds)
@@ -170,15 +180,16 @@ async def _submit(
         source=source,
         metadata=metadata,
         idempotency_key=idempotency_key,
+        priority=priority.value,
     )
 
 
-async def _discard(state: GatewayState, source: TextSource | UploadSource | UrlSource) -> None:
+async def discard(state: GatewayState, source: TextSource | UploadSource | UrlSource) -> None:
     if isinstance(source, UploadSource):
         await state.blobs.delete(source.blob_id)
 
 
-async def _inline(text: str, state: GatewayState, tenant_id: str) -> TextSource | UploadSource:
+async def store_inline(text: str, state: GatewayState, tenant_id: str) -> TextSource | UploadSource:
     """Small text travels in the command; larger text is stored like an upload and
     travels by reference, so what is published stays small (limits in UTF-8 bytes)."""
     data = text.encode("utf-8")
@@ -195,7 +206,7 @@ async def _inline(text: str, state: GatewayState, tenant_id: str) -> TextSource 
 
 async def _from_upload(
     request: Request, state: GatewayState, tenant_id: str
-) -> tuple[UploadSource, str, dict[str, str]]:
+) -> tuple[UploadSource, str, dict[str, str], Priority]:
     limit = state.settings.max_upload_bytes
     form = await read_form(request, limit)
     try:
@@ -211,6 +222,7 @@ async def _from_upload(
             raise ApiError(422, "invalid_request", "file: the upload is empty")
         title = form_title(form, upload)
         metadata = form_metadata(form.get("metadata"))
+        priority = form_priority(form.get("priority"))
     finally:
         await form.close()
     filename = (upload.filename or f"upload.{fmt}")[:255]
@@ -221,4 +233,5 @@ async def _from_upload(
         UploadSource(blob_id=blob_id, filename=filename, content_type=CONTENT_TYPES[fmt]),
         title,
         metadata,
+        priority,
     )

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from ..errors import ApiError
-from .models import DocumentIn, Metadata
+from .models import DocumentIn, Metadata, Priority
 
 # Room for the multipart framing, the title and the metadata around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -48,7 +48,7 @@ class _Limited:
             raise MultiPartException("too large")
 
 
-async def read_json(request: Request, limit: int) -> DocumentIn:
+async def read_body(request: Request, limit: int) -> bytes:
     body = bytearray()
     limited = _Limited(request, limit)
     try:
@@ -56,8 +56,13 @@ async def read_json(request: Request, limit: int) -> DocumentIn:
             body += chunk
     except MultiPartException as exc:
         raise too_large(limit) from exc
+    return bytes(body)
+
+
+async def read_json(request: Request, limit: int) -> DocumentIn:
+    body = await read_body(request, limit)
     try:
-        return DocumentIn.model_validate_json(bytes(body) or b"{}")
+        return DocumentIn.model_validate_json(body or b"{}")
     except ValidationError as exc:
         raise invalid(exc) from exc
 
@@ -68,12 +73,12 @@ def invalid(exc: ValidationError, prefix: str = "") -> ApiError:
     return ApiError(422, "invalid_request", f"{where}: {first['msg']}")
 
 
-async def read_form(request: Request, file_limit: int) -> FormData:
+async def read_form(request: Request, file_limit: int, max_files: int = 1) -> FormData:
     """The multipart form; the file itself is checked against `file_limit` by the caller
     (the whole body is bounded by it plus the form overhead)."""
     limit = file_limit + FORM_OVERHEAD_BYTES
     limited = _Limited(request, limit)
-    parser = MultiPartParser(request.headers, limited.chunks(), max_files=1, max_fields=10)
+    parser = MultiPartParser(request.headers, limited.chunks(), max_files=max_files, max_fields=10)
     try:
         return await parser.parse()
     except MultiPartException as exc:
@@ -84,7 +89,7 @@ async def read_form(request: Request, file_limit: int) -> FormData:
         raise ApiError(422, "invalid_request", "multipart body: malformed") from exc
 
 
-FORM_FIELDS = frozenset({"file", "title", "metadata"})
+FORM_FIELDS = frozenset({"file", "title", "metadata", "priority"})
 
 
 def form_file(form: FormData) -> UploadFile:
@@ -121,3 +126,15 @@ def form_metadata(raw: object) -> dict[str, str]:
         return _METADATA.validate_python(value)
     except ValidationError as exc:
         raise invalid(exc, "metadata") from exc
+
+
+def form_priority(raw: object) -> Priority:
+    if raw is None or raw == "":
+        return Priority.NORMAL
+    if isinstance(raw, UploadFile):
+        raise ApiError(422, "invalid_request", "priority: must be a text field")
+    try:
+        return Priority(str(raw))
+    except ValueError as exc:
+        choices = ", ".join(p.value for p in Priority)
+        raise ApiError(422, "invalid_request", f"priority: one of {choices}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -103,6 +104,26 @@ def _one_source_schema(schema: dict[str, Any]) -> None:
     schema["oneOf"] = [{"required": ["text"]}, {"required": ["url"]}]
 
 
+class Priority(StrEnum):
+    """The share of the ingestion queues a submission gets (tenants share them fairly):
+    `high` counts four times the tenant's weight, `bulk` waits in a low-share lane
+    shared by every tenant's bulk work."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+    BULK = "bulk"
+
+
+PRIORITY_DESCRIPTION = (
+    "high: four times the tenant's share of the ingestion workers; normal: its share; "
+    "bulk: a low-share lane for work that can wait."
+)
+# Inline, not a `$ref`: the JSON body schema is embedded in routes' OpenAPI by hand.
+PriorityField = Annotated[
+    Priority, WithJsonSchema({"type": "string", "enum": [p.value for p in Priority]})
+]
+
+
 class DocumentIn(BaseModel):
     """A document given inline (`text`) or by address (`url`); exactly one of them."""
 
@@ -112,6 +133,7 @@ class DocumentIn(BaseModel):
     text: str | None = Field(None, min_length=1)
     url: DocumentUrl | None = None
     metadata: Metadata = Field(default_factory=dict)
+    priority: PriorityField = Field(Priority.NORMAL, description=PRIORITY_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod
@@ -136,6 +158,18 @@ class TaskAccepted(BaseModel):
     created: bool = Field(..., description="False when an Idempotency-Key matched a task.")
 
 
+class BatchCounts(BaseModel):
+    """A batch's documents (its child tasks) by status."""
+
+    total: int
+    queued: int
+    running: int
+    retrying: int
+    succeeded: int
+    failed: int
+    cancelled: int
+
+
 class TaskOut(BaseModel):
     id: str
     kind: str = Field(..., examples=["rag.ingest"])
@@ -148,6 +182,10 @@ class TaskOut(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     expires_at: datetime | None = Field(None, description="When the result stops being kept.")
+    parent_id: str | None = Field(None, description="The batch this task is a document of.")
+    batch: BatchCounts | None = Field(
+        None, description="A batch's documents by status (kind `rag.batch` only)."
+    )
 
 
 class TaskPage(BaseModel):

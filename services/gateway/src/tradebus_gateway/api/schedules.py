@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from tradebus_storage import ScheduleRun, ScheduleRuns, ScheduleSettings, ScheduleSpec
 
-from ..deps import State, Tenant
-from ..errors import responses
+from ..deps import Operator, State
+from ..operator.access import operator_responses
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 
@@ -117,12 +117,12 @@ def _out(spec: ScheduleSpec, run: ScheduleRun | None, now: datetime) -> Schedule
             "description": "Every configured schedule, in configuration order",
             "content": {"application/json": {"example": EXAMPLE}},
         },
-        **responses(401, 429, 503),
+        **operator_responses(429, 503),
     },
 )
-async def list_schedules(state: State, tenant: Tenant, schedules: Schedules) -> ScheduleList:
-    """The deployment's schedules (the same for every tenant: they are the platform's
-    jobs; a job such as the knowledge-base check then runs per tenant)."""
+async def list_schedules(state: State, _: Operator, schedules: Schedules) -> ScheduleList:
+    """The deployment's schedules, for operators (they are the platform's jobs; a job
+    such as the knowledge-base check then runs per tenant)."""
     runs = ScheduleRuns(state.db)
     now = datetime.now(UTC)
     items = [_out(spec, await runs.last_run(spec.name), now) for spec in schedules.specs()]

@@ -13,6 +13,7 @@ from tradebus_storage import DocumentCatalog, Task
 
 from ..deps import State, Tenant
 from ..errors import ApiError, ErrorBody, describe, responses
+from . import batch_tasks
 from .models import TaskOut, TaskPage, TaskResult
 
 log = structlog.get_logger(__name__)
@@ -39,7 +40,10 @@ async def _get(state: State, tenant_id: str, task_id: str) -> Task:
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
-    return _out(await _get(state, tenant.tenant_id, task_id))
+    task = await _get(state, tenant.tenant_id, task_id)
+    if batch_tasks.is_batch(task):
+        return await batch_tasks.batch_out(state, task)
+    return _out(task)
 
 
 @router.get(
@@ -55,7 +59,7 @@ async def get_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
     },
 )
 async def get_result(task_id: TaskId, state: State, tenant: Tenant) -> TaskResult:
-    task = await _get(state, tenant.tenant_id, task_id)
+    task = await batch_tasks.settled(state, await _get(state, tenant.tenant_id, task_id))
     if task.status is TaskStatus.SUCCEEDED and task.result is not None:
         return TaskResult(task_id=task.id, result=task.result)
     if task.status in (TaskStatus.FAILED, TaskStatus.CANCELLED):
@@ -68,18 +72,24 @@ async def get_result(task_id: TaskId, state: State, tenant: Tenant) -> TaskResul
     "",
     response_model=TaskPage,
     summary="List the tenant's tasks, newest first",
-    responses=responses(401, 422, 429, 503),
+    responses=responses(401, 404, 422, 429, 503),
 )
 async def list_tasks(
     state: State,
     tenant: Tenant,
     status: TaskStatus | None = None,
     kind: Annotated[str | None, Query(max_length=100, examples=["rag.ingest"])] = None,
+    parent: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, description="Only this batch's documents."),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TaskPage:
+    if parent is not None:
+        await batch_tasks.parent_of(state, tenant.tenant_id, parent)
     items, next_cursor = await state.tasks.page(
-        tenant.tenant_id, status=status, kind=kind, cursor=cursor, limit=limit
+        tenant.tenant_id, status=status, kind=kind, parent_id=parent, cursor=cursor, limit=limit
     )
     return TaskPage(items=[_out(t) for t in items], next_cursor=next_cursor)
 
@@ -94,8 +104,11 @@ async def list_tasks(
     },
 )
 async def cancel_task(task_id: TaskId, state: State, tenant: Tenant) -> TaskOut:
-    """Idempotent: cancelling a cancelled task answers it again."""
+    """Idempotent: cancelling a cancelled task answers it again. A batch's unfinished
+    documents are all cancelled."""
     task = await _get(state, tenant.tenant_id, task_id)
+    if batch_tasks.is_batch(task):
+        return await batch_tasks.cancel_batch(state, task)
     if task.status is TaskStatus.CANCELLED:
         return _out(task)
     cancelled = await state.tasks.transition(tenant.tenant_id, task_id, TaskStatus.CANCELLED)

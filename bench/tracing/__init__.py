@@ -1,0 +1,1 @@
+"""The bus's tracing hooks, per message: `python -m bench.tracing`."""

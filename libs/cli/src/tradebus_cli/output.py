@@ -1,0 +1,55 @@
+"""Machine-readable JSON or rich tables, one place for both."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def console() -> Console:
+    # Off a terminal (pipes, tests) rich would wrap at 80 columns and split ids.
+    return Console() if sys.stdout.isatty() else Console(width=200, no_color=True)
+
+
+def emit_json(data: Any) -> None:
+    """Stable output: the API's own field names, sorted keys, ISO dates."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def emit_json_line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    out = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        # The first column is the id to copy: never folded; the others make room.
+        out.add_column(column, overflow="fold", no_wrap=i == 0)
+    for row in rows:
+        out.add_row(*(cell(v) for v in row))
+    return out
+
+
+def show(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    console().print(table(title, columns, rows))
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def next_page(cursor: str | None) -> None:
+    if cursor:
+        console().print(f"more: --cursor {cursor}")

@@ -1,0 +1,77 @@
+"""Console sessions: only the id's digest is stored, sessions expire, CSRF compares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tradebus_gateway.console.session import COLLECTION, SessionStore
+
+from .fakes import FakeDb
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_a_session_is_found_by_its_id_and_stored_under_its_digest() -> None:
+    db = FakeDb()
+    store = SessionStore(db, lifetime=timedelta(hours=8))  # type: ignore[arg-type]
+    session = await store.create("tb_secret", key_id="abc", label="ops")
+
+    (stored_id,) = db[COLLECTION].docs
+    assert stored_id != session.session_id  # a database dump opens no session
+    found = await store.get(session.session_id)
+    assert found is not None and found.api_key == "tb_secret" and found.label == "ops"
+    assert found.csrf_token == session.csrf_token
+    assert await store.get("made-up") is None
+    assert await store.get(None) is None
+    keys, options = db[COLLECTION].indexes[0]
+    assert keys == "expires_at" and options == {"expireAfterSeconds": 0}
+
+
+async def test_two_sessions_get_different_ids_and_tokens() -> None:
+    store = SessionStore(FakeDb(), lifetime=timedelta(hours=8))  # type: ignore[arg-type]
+    one = await store.create("k", key_id="a", label="")
+    two = await store.create("k", key_id="a", label="")
+    assert one.session_id != two.session_id and one.csrf_token != two.csrf_token
+
+
+async def test_a_session_ends_after_its_lifetime_even_before_the_ttl_sweep() -> None:
+    clock, db = Clock(), FakeDb()
+    store = SessionStore(db, lifetime=timedelta(hours=8), clock=clock)  # type: ignore[arg-type]
+    session = await store.create("k", key_id="a", label="")
+    clock.now += timedelta(hours=7, minutes=59)
+    assert await store.get(session.session_id) is not None
+    clock.now += timedelta(minutes=1)
+    assert await store.get(session.session_id) is None
+    assert db[COLLECTION].docs == {}  # and it is gone
+
+
+async def test_naive_expiry_from_bson_is_read_as_utc() -> None:
+    clock, db = Clock(), FakeDb()
+    store = SessionStore(db, lifetime=timedelta(hours=1), clock=clock)  # type: ignore[arg-type]
+    session = await store.create("k", key_id="a", label="")
+    (doc,) = db[COLLECTION].docs.values()
+    doc["expires_at"] = doc["expires_at"].replace(tzinfo=None)
+    assert await store.get(session.session_id) is not None
+
+
+async def test_logout_deletes_the_session() -> None:
+    store = SessionStore(FakeDb(), lifetime=timedelta(hours=1))  # type: ignore[arg-type]
+    session = await store.create("k", key_id="a", label="")
+    await store.delete(session.session_id)
+    assert await store.get(session.session_id) is None
+
+
+async def test_csrf_token_must_match_exactly() -> None:
+    store = SessionStore(FakeDb(), lifetime=timedelta(hours=1))  # type: ignore[arg-type]
+    session = await store.create("k", key_id="a", label="")
+    assert session.csrf_ok(session.csrf_token)
+    assert not session.csrf_ok(None)
+    assert not session.csrf_ok("")
+    assert not session.csrf_ok(session.csrf_token[:-1])
+    assert not session.csrf_ok(session.csrf_token + "x")
