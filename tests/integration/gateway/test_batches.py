@@ -277,6 +277,9 @@ async def test_a_multipart_batch_with_one_bad_file_stores_nothing(make_gateway) 
     too_many = form([("a.txt", "text/plain", b"FOB")], documents='[{"title": "a"}, {}]')
     refused = await gateway.api.post("/v1/rag/batches", content=too_many, headers=FORM)
     assert refused.status_code == 422
+    misspelt = form([("a.txt", "text/plain", b"FOB")], documents='[{"titel": "a"}]')
+    refused = await gateway.api.post("/v1/rag/batches", content=misspelt, headers=FORM)
+    assert refused.status_code == 422 and "titel" in refused.json()["message"], refused.text
     assert await gateway.state.db["tasks"].count_documents({}) == 0
     assert await gateway.state.db["fs.files"].count_documents({}) == 0
 

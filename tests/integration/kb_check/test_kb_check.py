@@ -30,6 +30,7 @@ from tradebus_contracts import (
 )
 from tradebus_knowledge import EmbeddingSettings
 from tradebus_messaging import Bus, BusSettings, MessageContext
+from tradebus_messaging.fairness import lane_queues
 from tradebus_messaging.runner import Worker
 from tradebus_omnirag_embed.app import QUEUE as EMBED_QUEUE
 from tradebus_omnirag_embed.app import build as build_embed
@@ -160,19 +161,28 @@ async def ingest(rig: Rig, text: str) -> tuple[str, str]:
     return task.id, document_id
 
 
+def endpoint_queues(queue: str) -> tuple[str, ...]:
+    """A fair endpoint's queue and its lanes: its backlog is spread over all of them."""
+    return (queue, *lane_queues(queue, BusSettings().fair_shards))
+
+
 async def queue_depth(url: str, queue: str) -> int:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.message_count or 0)
+        total = 0
+        for name in endpoint_queues(queue):
+            declared = await channel.declare_queue(name, passive=True)
+            total += int(declared.declaration_result.message_count or 0)
+        return total
 
 
 async def purge(url: str, queue: str) -> None:
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()
-        await (await channel.declare_queue(queue, passive=True)).purge()
+        for name in endpoint_queues(queue):
+            await (await channel.declare_queue(name, passive=True)).purge()
 
 
 async def fully_embedded(rig: Rig, document_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradebus_contracts import TaskStatus
 
@@ -23,6 +23,8 @@ class BatchIn(BaseModel):
 
 class FileDocument(BaseModel):
     """What a multipart batch says about one of its files (the same position)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt `titel` is an error, not a no-op
 
     title: str | None = Field(None, min_length=1, max_length=500)
     metadata: Metadata = Field(default_factory=dict)
