@@ -38,8 +38,6 @@ def _spare_own_keys(case: Any) -> None:
 def filter_failure(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
     if _made_up_cursor(case, response):
         return False
-    if _document_not_started(failure):
-        return False
     if _more_descriptions_than_files(failure, response):
         return False
     if type(failure).__name__ == "ServerError" and response.status_code == 503:
@@ -66,15 +64,6 @@ def _made_up_cursor(case: Any, response: Any) -> bool:
         return bool(response.json().get("code") == "invalid_cursor")
     except ValueError:
         return False
-
-
-def _document_not_started(failure: Any) -> bool:
-    """A submitted document becomes a resource when its ingestion starts; until then its
-    task (`Location` of the 202) is what exists, and the document answers 404. The fuzz
-    stack runs no ingest worker, so that moment never comes."""
-    return type(failure).__name__ == "EnsureResourceAvailability" and "POST /v1/rag/documents" in (
-        getattr(failure, "created_with", "") or ""
-    )
 
 
 def _more_descriptions_than_files(failure: Any, response: Any) -> bool:

@@ -388,9 +388,10 @@ async def test_deleting_a_document_while_it_ingests_cancels_it_and_nothing_comes
     response = await acme.post("/v1/rag/documents", json={"title": f"Manual {tag}", "text": text})
     accepted = response.json()
     document, task_id = accepted["document_id"], accepted["task_id"]
-    # Wait until the document exists (its ingest has started), then delete it midway.
+    # Wait until its ingest has started (the document is `queued` before), then delete
+    # it midway.
     async with asyncio.timeout(60):
-        while (await acme.get(f"/v1/rag/documents/{document}")).status_code == 404:
+        while (await acme.get(f"/v1/rag/documents/{document}")).json()["status"] == "queued":
             assert (await acme.get(f"/v1/tasks/{task_id}")).json()["status"] != "succeeded"
             await asyncio.sleep(0.02)
     assert (await acme.delete(f"/v1/rag/documents/{document}")).status_code == 204

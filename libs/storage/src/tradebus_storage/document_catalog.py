@@ -171,6 +171,36 @@ class DocumentCatalog:
             )
         return None if before is None else DocumentRecord.from_doc(before)
 
+    async def tombstone_unstarted(
+        self,
+        tenant_id: str,
+        document_id: str,
+        *,
+        title: str,
+        source: dict[str, Any],
+        metadata: dict[str, str],
+    ) -> None:
+        """The tombstone of a document whose ingestion has not written it yet: a worker
+        that starts it later finds the tombstone and drops it, and the purge finds the
+        source to remove. Nothing is done to a document that exists meanwhile."""
+        now = datetime.now(UTC)
+        await self._documents.update_one(
+            {"_id": document_id, "tenant_id": tenant_id},
+            {
+                "$setOnInsert": {
+                    "title": title,
+                    "status": DELETED,
+                    "metadata": metadata,
+                    "source": source,
+                    "chunk_count": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted_at": now,
+                }
+            },
+            upsert=True,
+        )
+
     async def claim_reindex(
         self, tenant_id: str, document_id: str, task_id: str, *, seen: DocumentRecord
     ) -> bool:

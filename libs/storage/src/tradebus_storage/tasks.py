@@ -15,6 +15,7 @@ from tradebus_contracts import TaskStatus
 
 from .metrics import TASKS_FINISHED
 from .task_batches import TaskBatches
+from .task_documents import TaskDocuments
 from .task_model import (
     ACTIVE,
     ALLOWED,
@@ -67,7 +68,7 @@ def _appended(at: datetime, target: TaskStatus, reason: str | None, **extra: Any
     return {"$slice": [{"$concatArrays": [{"$ifNull": ["$history", []]}, [entry]]}, -HISTORY_LIMIT]}
 
 
-class TaskRepository(TaskSweeps, TaskBatches):
+class TaskRepository(TaskSweeps, TaskBatches, TaskDocuments):
     def __init__(
         self, db: AsyncDatabase[Any], *, result_ttl: timedelta = timedelta(days=7)
     ) -> None:
@@ -88,6 +89,7 @@ class TaskRepository(TaskSweeps, TaskBatches):
         await self._c.create_index([("status", ASCENDING), ("updated_at", ASCENDING)])
         await self._c.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
         await self._c.create_index("expires_at", expireAfterSeconds=0)
+        await self._ensure_document_index()
 
     async def create(
         self,

@@ -29,7 +29,7 @@ from tradebus_storage import (
     new_task_id,
 )
 
-from .submission import submit_ingest
+from .submission import INGEST_KIND, submit_ingest
 
 log = structlog.get_logger(__name__)
 
@@ -61,9 +61,26 @@ async def delete_document(
     """Raises NotFound (unknown, or another tenant's) and PublishError (tombstone set,
     announcement not out: retry the delete)."""
     record = await catalog.mark_deleted(tenant_id, document_id)
+    task_ids = [] if record is None else record.task_ids
     if record is None:
-        raise NotFound(document_id)
-    for task_id in record.task_ids:
+        # Submitted, not yet written by its ingestion: the tombstone goes first, so a
+        # worker starting it now drops it; its task is cancelled with the rest.
+        unstarted = await tasks.latest_for_document(tenant_id, INGEST_KIND, document_id)
+        if unstarted is None:
+            raise NotFound(document_id)
+        command = unstarted.params.get("command") or {}
+        await catalog.tombstone_unstarted(
+            tenant_id,
+            document_id,
+            title=str(command.get("title") or ""),
+            source=dict(command.get("source") or {}),
+            metadata=dict(command.get("metadata") or {}),
+        )
+        record = await catalog.mark_deleted(tenant_id, document_id)
+        if record is None:  # the tombstone, or the worker's record, is there by now
+            raise NotFound(document_id)
+        task_ids = list(dict.fromkeys([*record.task_ids, unstarted.id]))
+    for task_id in task_ids:
         await _cancel(bus, tasks, tenant_id, task_id)
     await bus.publish(
         DocumentDeleted(
@@ -105,6 +122,9 @@ async def reindex_document(
     sources were recorded)."""
     record = await catalog.get(tenant_id, document_id)
     if record is None:
+        unstarted = await tasks.latest_for_document(tenant_id, INGEST_KIND, document_id)
+        if unstarted is not None and unstarted.status not in TERMINAL:
+            raise Busy(unstarted.id)  # submitted, its first version not started yet
         raise NotFound(document_id)
     for task_id in record.task_ids:
         task = await tasks.get(tenant_id, task_id)

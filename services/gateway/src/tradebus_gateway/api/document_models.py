@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tradebus_storage import DocumentRecord
+from tradebus_contracts import TaskStatus
+from tradebus_storage import DocumentRecord, Task
 
 from .models import METADATA_KEY_PATTERN, METADATA_VALUE_PATTERN
 
@@ -17,6 +18,7 @@ METADATA_FILTER_PATTERN = METADATA_KEY_PATTERN[:-1] + "=" + METADATA_VALUE_PATTE
 
 
 class DocumentStatus(StrEnum):
+    QUEUED = "queued"  # accepted; its ingestion has not started (its task is queued)
     INGESTING = "ingesting"  # the first version is being built: not searchable yet
     INDEXED = "indexed"  # searchable (a reindex may be building the next version)
     FAILED = "failed"  # the first version failed: nothing searchable
@@ -83,6 +85,48 @@ class DocumentOut(BaseModel):
             indexed_at=record.indexed_at,
             error=record.error,
         )
+
+    @classmethod
+    def unstarted(cls, task: Task) -> DocumentOut:
+        """A document its ingestion has not written yet, as its task's command says."""
+        command = task.params.get("command") or {}
+        source = command.get("source") or {}
+        status = _UNSTARTED.get(task.status, DocumentStatus.FAILED)
+        return cls(
+            id=str(command.get("document_id", "")),
+            title=str(command.get("title") or ""),
+            status=status,
+            metadata=dict(command.get("metadata") or {}),
+            source=(
+                SourceOut(
+                    kind=source["kind"],
+                    filename=source.get("filename"),
+                    content_type=source.get("content_type"),
+                    url=source.get("url"),
+                )
+                if source.get("kind") in ("text", "upload", "url")
+                else None
+            ),
+            chunk_count=0,
+            duplicate_chunks=0,
+            version=0,
+            reindex_task_id=task.id,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            error=(
+                (task.error.message if task.error else task.status.value)
+                if status is DocumentStatus.FAILED
+                else None
+            ),
+        )
+
+
+# A task that ended before writing its document leaves a document that failed.
+_UNSTARTED = {
+    TaskStatus.QUEUED: DocumentStatus.QUEUED,
+    TaskStatus.RETRYING: DocumentStatus.QUEUED,
+    TaskStatus.RUNNING: DocumentStatus.INGESTING,
+}
 
 
 class DocumentPage(BaseModel):

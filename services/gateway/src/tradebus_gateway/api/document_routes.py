@@ -17,6 +17,7 @@ from .. import document_flows as flows
 from ..deps import State, Tenant
 from ..errors import ApiError, describe, responses
 from ..state import GatewayState
+from ..submission import INGEST_KIND
 from .document_models import METADATA_FILTER_PATTERN, DocumentOut, DocumentPage, DocumentStatus
 from .models import METADATA_VALUE_PATTERN, IsoDateTime, TaskAccepted
 
@@ -108,13 +109,22 @@ def _matches(item: str) -> bool:
     "/{document_id}",
     response_model=DocumentOut,
     summary="A document: status, chunk count, source, metadata, the task that made it",
+    description="Readable from the 202 of its submission: `queued` until its ingestion "
+    "starts (`reindex_task_id` is its task), then `ingesting`, `indexed` or `failed`. "
+    "The list shows documents whose ingestion has started.",
     responses=responses(401, 404, 422, 429, 503),
 )
 async def get_document(document_id: DocumentId, state: State, tenant: Tenant) -> DocumentOut:
-    record = await _catalog(state).get(tenant.tenant_id, document_id)
-    if record is None:
-        raise _not_found(document_id)
-    return DocumentOut.of(record)
+    catalog = _catalog(state)
+    record = await catalog.get(tenant.tenant_id, document_id)
+    if record is not None:
+        return DocumentOut.of(record)
+    # Submitted and not yet written by its ingestion (`queued`), unless deleted since.
+    if not await catalog.is_deleted(tenant.tenant_id, document_id):
+        task = await state.tasks.latest_for_document(tenant.tenant_id, INGEST_KIND, document_id)
+        if task is not None:
+            return DocumentOut.unstarted(task)
+    raise _not_found(document_id)
 
 
 @router.delete(
