@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aio_pika
 import pytest
 
 from tradebus_contracts import TaskStatus
-from tradebus_notifier.adapters.alert_signals import MongoSignals
+from tradebus_messaging.fairness import lane_queues
+from tradebus_messaging.topology import parking_queue
+from tradebus_notifier.adapters.alert_signals import AmqpQueueProbe, MongoSignals
 from tradebus_notifier.domain.alert_rules import Counts
 from tradebus_storage import TaskRepository
 
@@ -75,3 +78,23 @@ async def test_the_latest_recall_per_tenant_and_an_empty_collection(mongo) -> No
     got = await signals.latest_recall()
     assert (got["acme"].recall_at_k, got["acme"].samples, got["acme"].at) == (0.3, 40, now)
     assert (got["globex"].k, got["globex"].recall_at_k) == (10, 1.0)
+
+
+async def test_the_queue_probe_counts_a_fair_endpoints_lanes_with_its_queue(vhost: str) -> None:
+    fair, plain = "it.fair-work", "it.plain-work"
+    connection = await aio_pika.connect(vhost)
+    async with connection:
+        channel = await connection.channel()
+        for name in (fair, *lane_queues(fair, 8), parking_queue(fair), plain):
+            await channel.declare_queue(name, durable=True)
+        for name, count in ((fair, 1), (f"{fair}.s03", 4), (f"{fair}.bulk", 2), (plain, 3)):
+            for _ in range(count):
+                await channel.default_exchange.publish(aio_pika.Message(b"{}"), routing_key=name)
+    probe = AmqpQueueProbe(vhost, fair_shards=8)
+    try:
+        got = await probe.read([fair, plain, "it.absent"])
+    finally:
+        await probe.close()
+    assert got[fair] == (True, 7, 0, 0)  # 1 + 4 + 2 ready, an empty parking lot
+    assert got[plain] == (True, 3, 0, None)  # no lanes, no parking lot
+    assert got["it.absent"] == (False, 0, 0, None)

@@ -83,7 +83,7 @@ async def wire_alerts(
         concurrency=settings.alert_notify_concurrency,
         time_limit_seconds=settings.alert_channel_timeout_seconds * 2 + 30,
     )
-    probe = AmqpQueueProbe(bus.settings.url)
+    probe = AmqpQueueProbe(bus.settings.url, fair_shards=bus.settings.fair_shards)
     evaluator = AlertEvaluator(
         rules=settings.alert_rules,
         queues=settings.alert_queues,

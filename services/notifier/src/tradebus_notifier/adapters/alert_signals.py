@@ -8,7 +8,8 @@
   samples}; the latest per tenant. An empty or absent collection reads as no tenants.
 - Queues: a passive declare of `<queue>` and `<queue>.dlq` answers ready messages and
   consumers without the management API, and without touching a message (a `basic.get`
-  peek would bump a quorum queue's delivery count)."""
+  peek would bump a quorum queue's delivery count). A fair endpoint's backlog sits in its
+  lanes (`<queue>.sNN`, `<queue>.bulk`): its ready count is theirs summed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.exceptions import ChannelNotFoundEntity
 from pymongo.asynchronous.database import AsyncDatabase
 
+from tradebus_messaging.fairness import lane_queues
 from tradebus_messaging.topology import parking_queue
 
 from ..domain.alert_rules import Counts, RecallReading
@@ -102,8 +104,9 @@ class AmqpQueueProbe:
     connection (a probe must not share a channel with consumers: a passive declare of a
     missing queue closes its channel)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, fair_shards: int = 0) -> None:
         self._url = url
+        self._fair_shards = fair_shards  # every process uses the same count (BusSettings)
         self._connection: AbstractRobustConnection | None = None
         self._lock = asyncio.Lock()
 
@@ -114,13 +117,29 @@ class AmqpQueueProbe:
         for queue in queues:
             work = await self._declare(connection, queue)
             lot = await self._declare(connection, parking_queue(queue))
+            ready = work[0] if work else 0
+            if work is not None and self._fair_shards:
+                ready += await self._lanes_ready(connection, queue)
             out[queue] = (
                 work is not None,
-                work[0] if work else 0,
+                ready,
                 work[1] if work else 0,
                 lot[0] if lot else None,
             )
         return out
+
+    async def _lanes_ready(self, connection: AbstractRobustConnection, queue: str) -> int:
+        """Ready messages in a fair endpoint's lanes; 0 at once for any other queue (it
+        has no bulk lane, the lane every fair endpoint declares)."""
+        *shards, bulk = lane_queues(queue, self._fair_shards)
+        found = await self._declare(connection, bulk)
+        if found is None:
+            return 0
+        ready = found[0]
+        for lane in shards:
+            shard = await self._declare(connection, lane)
+            ready += shard[0] if shard else 0
+        return ready
 
     async def close(self) -> None:
         if self._connection is not None:
