@@ -16,10 +16,7 @@ import aio_pika
 import httpx
 import pytest
 
-from tests.support.infra import require_mongodb, require_rabbitmq
-from tests.support.stack import Stack
-from tests.support.vhost import isolated_vhost
-from tradebus_storage import MongoSettings, create_client
+from tests.support.stack import Stack, isolated_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -32,51 +29,31 @@ ENDED = {"succeeded", "failed", "cancelled"}
 
 @pytest.fixture(scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    require_rabbitmq()
-    require_mongodb()
-    database = f"e2e_batches_{uuid.uuid4().hex[:10]}"
-    async with isolated_vhost("e2e-batches") as amqp_url:
-        stack = Stack(
-            database=database,
-            base_port=19_620,  # other e2e stacks: 18_100 .. 19_350
-            logs=tmp_path_factory.mktemp("batches-logs"),
-            env={
-                "RABBITMQ_URL": amqp_url,
-                "TRADEBUS_LOG_JSON": "true",
-                "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
-                "TRADEBUS_OMNIRAG_INGEST_EMBED_BATCH_SIZE": "4",
-                "TRADEBUS_OMNIRAG_INGEST_CHUNK_MAX_TOKENS": "64",
-                "TRADEBUS_OMNIRAG_INGEST_CHUNK_OVERLAP_TOKENS": "8",
-            },
-        )
-        stack.add("gateway", "gateway")
-        stack.add("omnirag-ingest", "omnirag-ingest")
-        stack.add("omnirag-embed", "omnirag-embed")
-        await stack.start_all()
-        try:
-            yield stack
-        finally:
-            await stack.stop_all()
-            client = create_client(MongoSettings())
-            await client.drop_database(database)
-            await client.close()
+    async with isolated_stack(
+        "e2e-batches",
+        base_port=19_620,  # other e2e stacks: 18_100 .. 19_350
+        logs=tmp_path_factory.mktemp("batches-logs"),
+        env={
+            "TRADEBUS_BOOTSTRAP_API_KEY": KEY,
+            "TRADEBUS_OMNIRAG_INGEST_EMBED_BATCH_SIZE": "4",
+            "TRADEBUS_OMNIRAG_INGEST_CHUNK_MAX_TOKENS": "64",
+            "TRADEBUS_OMNIRAG_INGEST_CHUNK_OVERLAP_TOKENS": "8",
+        },
+        services=[(s, s) for s in ("gateway", "omnirag-ingest", "omnirag-embed")],
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.processes["gateway"].url,
-        headers={"Authorization": f"Bearer {KEY}"},
-        timeout=60,
-    ) as client:
+    async with stack.api(KEY, timeout=60) as client:
         yield client
 
 
 @pytest.fixture
 async def db(stack: Stack) -> AsyncIterator[Any]:
-    client = create_client(MongoSettings())
-    yield client[stack.database]
-    await client.close()
+    async with stack.db() as database:
+        yield database
 
 
 async def until(api: httpx.AsyncClient, task_id: str, timeout: float = 120) -> dict[str, Any]:

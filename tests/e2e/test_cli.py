@@ -240,7 +240,9 @@ async def test_a_bad_document_is_parked_then_shown_and_replayed(
 
     replayed = await cli("parking", "replay", LOT, "--id", message["message_id"], "--json", key=op)
     assert replayed.code == 0, replayed.stderr
-    assert replayed.json() == {"replayed": 1}
+    answer = replayed.json()
+    assert (answer["replayed"], answer["limit_reached"]) == (1, False), answer
+    assert 0 <= answer["left_in_lot"] < lot["count"]  # the replayed one has left the lot
 
     refused = await cli("parking", "purge", LOT, "--all", "--yes-i-mean", "other.dlq", key=op)
     assert refused.code == 1 and "nothing purged" in refused.stderr

@@ -32,6 +32,21 @@ DOCS = ROOT / "samples" / "documents"
 ARTIFACTS = ROOT / ".run" / "artifacts" / "console"
 # Attacker-controlled text reaches the parking page (a parked body): shown, never run.
 HOSTILE_TITLE = '<img src="/console/static/pwned.png" onerror="alert(1)"> corrupt'
+# A tab hidden as browsers report it; console.js counts the polls it cancels.
+HIDE_TAB = """() => {
+  window.cancelledPolls = 0; window.sentPolls = 0;
+  window.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt.id !== "live") return;
+    if (e.defaultPrevented) window.cancelledPolls++; else window.sentPolls++;
+  });
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW_TAB = """() => {
+  delete document.hidden; delete document.visibilityState;
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
 LIVE = 90_000  # ms: how long a live part may take to show a change (polls every 2 s)
 STEP = 20_000  # ms: a page answering after a click, on a loaded 2-core machine
 
@@ -123,6 +138,33 @@ async def test_operator_console_in_a_browser(browser: Browser) -> None:  # noqa:
             )
             await shot(page, "02-overview")
 
+            # A hidden tab sends no polls (each one its timer fires is cancelled: wait for
+            # two), and one goes out as soon as the tab shows again.
+            await page.evaluate(HIDE_TAB)
+            await page.wait_for_function("() => window.cancelledPolls >= 2", timeout=STEP)
+            assert await page.evaluate("window.sentPolls") == 0
+
+            def is_poll(request: Any) -> bool:
+                return "/console/overview" in request.url and "hx-request" in request.headers
+
+            async with page.expect_request(is_poll, timeout=STEP):
+                await page.evaluate(SHOW_TAB)
+
+            # The session ends elsewhere (another tab logs out): the next poll is a 401,
+            # polling stops and the page goes to the login, which brings it back here.
+            other = await page.context.new_page()
+            await other.goto(console + "/overview")
+            await other.click("text=Log out")
+            await other.wait_for_url(console + "/login")
+            await other.close()
+            await page.wait_for_url(re.compile(re.escape(f"{console}/login?next=")), timeout=LIVE)
+            # (Chromium reports the 401 poll, and htmx its response error, as console errors)
+            assert all("401" in e or "responseError" in e for e in page.errors), page.errors
+            page.errors.clear()
+            await page.fill("#api_key", OPERATOR_KEY)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(console + "/overview")
+
             # Progress moves on the tasks page while it stays loaded.
             await stack.stop("omnirag-embed")  # the batches wait: the task starts at 0/N
             accepted = await api.post(
@@ -212,7 +254,7 @@ async def test_operator_console_in_a_browser(browser: Browser) -> None:  # noqa:
             await page.click("text=Log out")
             await page.wait_for_url(console + "/login")
             await page.goto(console + "/overview")
-            await page.wait_for_url(console + "/login")
+            await page.wait_for_url(re.compile(re.escape(f"{console}/login?next=")))
 
             assert page.outside == [], page.outside
             assert page.errors == [], page.errors

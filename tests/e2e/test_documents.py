@@ -14,19 +14,18 @@ import asyncio
 import contextlib
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.infra import require_mongodb, require_rabbitmq
+from tests.support.local_http import GATEWAY_FETCHABLE, QuietHandler, local_server
 from tests.support.stack import Stack
 from tests.support.vhost import isolated_vhost
 from tradebus_gateway.auth import ApiKeyRepository
@@ -58,33 +57,13 @@ class Site:
 def serving() -> Iterator[Site]:
     site = Site()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             site.requests.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(site.body)))
-            self.end_headers()
-            self.wfile.write(site.body)
+            self.reply(200, site.body, "text/plain; charset=utf-8")
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    # The gateway accepts ports of at most four digits: take a free one below 10000.
-    server = None
-    for port in range(9_301, 9_999):
-        with contextlib.suppress(OSError):
-            server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-            break
-    assert server is not None, "no free port below 10000"
-    site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_server(Handler, ports=GATEWAY_FETCHABLE) as site.port:
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
@@ -135,23 +114,15 @@ async def docs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Docs]:
                 await client.close()
 
 
-def client_for(stack: Stack, key: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=stack.processes["gateway"].url,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-    )
-
-
 @pytest.fixture
 async def acme(docs: Docs) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(docs.stack, ACME_KEY) as api:
+    async with docs.stack.api(ACME_KEY) as api:
         yield api
 
 
 @pytest.fixture
 async def globex(docs: Docs) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(docs.stack, GLOBEX_KEY) as api:
+    async with docs.stack.api(GLOBEX_KEY) as api:
         yield api
 
 

@@ -95,19 +95,14 @@ async def _run_stack(
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.processes["gateway"].url,
-        headers={"Authorization": f"Bearer {KEY_A}"},
-        timeout=30,
-    ) as client:
+    async with stack.api(KEY_A) as client:
         yield client
 
 
 @pytest.fixture
 async def db(stack: Stack) -> AsyncIterator[Any]:
-    client = create_client(MongoSettings())
-    yield client[stack.database]
-    await client.close()
+    async with stack.db() as database:
+        yield database
 
 
 async def upload(api: httpx.AsyncClient, path: Path, **headers: str) -> httpx.Response:

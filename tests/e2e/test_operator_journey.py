@@ -165,7 +165,10 @@ async def test_a_parked_document_is_found_replayed_and_its_task_succeeds(stack: 
         replayed = await operator.post(
             f"/v1/operator/parking/{LOT}/replay", json={"message_ids": [message["message_id"]]}
         )
-        assert replayed.status_code == 200 and replayed.json() == {"replayed": 1}
+        assert replayed.status_code == 200, replayed.text
+        answer = replayed.json()
+        assert (answer["replayed"], answer["limit_reached"]) == (1, False), answer
+        assert 0 <= answer["left_in_lot"] < lot["count"]  # the replayed one has left
 
         async def succeeded() -> Any:
             task = (await operator.get(f"/v1/operator/tasks/{task_id}")).json()

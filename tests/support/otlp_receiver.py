@@ -7,16 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from .asgi_server import read_body, running_asgi
 
 KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 
@@ -58,12 +58,7 @@ class TraceReceiver:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive) or b""
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if scope["path"] != "/v1/traces" or scope["method"] != "POST":
             await _answer(send, 404, b"")
@@ -139,29 +134,5 @@ def span_tree(
     return "\n".join(lines)
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def running_trace_receiver() -> AsyncIterator[TraceReceiver]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    receiver = TraceReceiver(url=f"http://127.0.0.1:{sock.getsockname()[1]}")
-    config = uvicorn.Config(
-        receiver, lifespan="off", log_level="warning", access_log=False, timeout_graceful_shutdown=1
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
+def running_trace_receiver() -> contextlib.AbstractAsyncContextManager[TraceReceiver]:
+    return running_asgi(lambda base: TraceReceiver(url=base))

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -138,6 +139,23 @@ class Stack:
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.stop(name) for name in self.processes))
+
+    def api(self, key: str, *, timeout: float = 30) -> httpx.AsyncClient:
+        """A client of this stack's gateway holding `key`."""
+        return httpx.AsyncClient(
+            base_url=self.processes["gateway"].url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=timeout,
+        )
+
+    @contextlib.asynccontextmanager
+    async def db(self) -> AsyncIterator[Any]:
+        """This stack's database, on a client of its own for the block."""
+        client = create_client(MongoSettings())
+        try:
+            yield client[self.database]
+        finally:
+            await client.close()
 
     def tail(self, process: Process, lines: int = 30) -> str:
         if process.log is None or not process.log.exists():

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.infra import require_mongodb
-from tradebus_contracts import REGISTRY, Contract
+from tradebus_contracts import REGISTRY, Contract, IngestDocument
 from tradebus_gateway.app import create_app
 from tradebus_gateway.auth import ApiKeyRepository
 from tradebus_gateway.settings import GatewaySettings
@@ -68,6 +68,31 @@ def bus_settings(vhost: str, **values: Any) -> BusSettings:
     return BusSettings.model_validate(
         {"RABBITMQ_URL": vhost, "shutdown_grace_seconds": 1, **values}
     )
+
+
+IngestHandler = Callable[[IngestDocument, MessageContext], Awaitable[None]]
+
+
+@pytest.fixture
+async def ingest_consumer(vhost: str) -> AsyncIterator[Callable[[IngestHandler], Awaitable[Bus]]]:
+    """`await ingest_consumer(handler)`: `handler` takes the ingest queue's commands in
+    place of omnirag-ingest (each call one more consumer), until the test ends."""
+    buses: list[Bus] = []
+
+    async def start(handler: IngestHandler) -> Bus:
+        bus = Bus(bus_settings(vhost, service="test-ingest"), registry=REGISTRY)
+        bus.subscribe(
+            queue="omnirag-ingest.ingest",
+            message_types=[IngestDocument.message_type],
+            handler=handler,
+        )
+        buses.append(bus)
+        await bus.start()
+        return bus
+
+    yield start
+    for bus in buses:
+        await bus.stop()
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tradebus_contracts import REGISTRY, IngestDocument
+from tradebus_contracts import IngestDocument
 from tradebus_contracts import TaskStatus as S
 from tradebus_gateway.watchdog import Watchdog, WatchdogPolicy
-from tradebus_messaging import Bus, MessageContext
+from tradebus_messaging import MessageContext
 from tradebus_storage import BlobStore, TaskFlow
 
-from .conftest import KEY_GLOBEX, bus_settings
+from .conftest import KEY_GLOBEX
 
 pytestmark = pytest.mark.integration
 
@@ -59,25 +59,14 @@ class Worker:
 
 
 @pytest.fixture
-async def worker(vhost: str) -> AsyncIterator[Callable[..., Any]]:
-    buses: list[Bus] = []
-
+async def worker(ingest_consumer) -> AsyncIterator[Callable[..., Any]]:
     async def start(verdict: Verdict, gateway: Any) -> Worker:
         worker = Worker(verdict)
         worker.flow = TaskFlow(gateway.state.tasks, lambda event: asyncio.sleep(0))
-        bus = Bus(bus_settings(vhost, service="test-ingest"), registry=REGISTRY)
-        bus.subscribe(
-            queue="omnirag-ingest.ingest",
-            message_types=[IngestDocument.message_type],
-            handler=worker,
-        )
-        buses.append(bus)
-        await bus.start()
+        await ingest_consumer(worker)
         return worker
 
     yield start
-    for bus in buses:
-        await bus.stop()
 
 
 def docs(*titles: str) -> dict[str, Any]:
@@ -281,7 +270,7 @@ async def test_a_multipart_batch_with_one_bad_file_stores_nothing(make_gateway) 
     refused = await gateway.api.post("/v1/rag/batches", content=misspelt, headers=FORM)
     assert refused.status_code == 422 and "titel" in refused.json()["message"], refused.text
     assert await gateway.state.db["tasks"].count_documents({}) == 0
-    assert await gateway.state.db["fs.files"].count_documents({}) == 0
+    assert await gateway.state.db["blobs.files"].count_documents({}) == 0
 
 
 async def test_the_watchdog_settles_a_batch_nobody_reads(make_gateway, worker) -> None:

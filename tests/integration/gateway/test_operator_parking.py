@@ -44,10 +44,15 @@ class Parked:
 
 @pytest.fixture
 async def parked(
-    make_gateway: Callable[..., Awaitable[Gateway]], vhost: str, unique: str
+    make_gateway: Callable[..., Awaitable[Gateway]],
+    vhost: str,
+    unique: str,
+    request: pytest.FixtureRequest,
 ) -> AsyncIterator[Parked]:
+    """Four parked messages; `indirect` parametrization passes gateway settings."""
     queue = f"it-{unique}.work"
-    gateway = await make_gateway(operator_endpoints=[queue])
+    settings = getattr(request, "param", {})
+    gateway = await make_gateway(operator_endpoints=[queue], **settings)
     worker = Worker(gateway.state.tasks)
     bus: Bus = worker_bus(vhost, f"it-{unique}")
     bus.subscribe(queue=queue, message_types=[DoWork.message_type], handler=worker)
@@ -119,16 +124,16 @@ async def test_purge_needs_the_lot_typed_again_and_replays_revive_their_tasks(
 
     parked.worker.broken = False
     by_id = await api.post(f"/v1/operator/parking/{lot}/replay", json={"message_ids": [ids["b"]]})
-    assert by_id.status_code == 200 and by_id.json() == {"replayed": 1}
+    assert by_id.status_code == 200 and by_id.json()["replayed"] == 1
     await eventually(lambda: _succeeded(parked, "b"))
     by_reason = await api.post(
         f"/v1/operator/parking/{lot}/replay", json={"reason": "retries_exhausted"}
     )
-    assert by_reason.json() == {"replayed": 1}
+    assert by_reason.json()["replayed"] == 1
     await eventually(lambda: _succeeded(parked, "d"))
     assert await parked.status("c") is TaskStatus.FAILED  # not selected: still parked
     everything = await api.post(f"/v1/operator/parking/{lot}/replay", json={"all": True})
-    assert everything.json() == {"replayed": 1}
+    assert everything.json() == {"replayed": 1, "limit_reached": False, "left_in_lot": 0}
     await eventually(lambda: _succeeded(parked, "c"))
     assert await parked.status("a") is TaskStatus.FAILED  # purged: gone for good
     await parked.has(0)
@@ -144,6 +149,22 @@ async def test_purge_needs_the_lot_typed_again_and_replays_revive_their_tasks(
     assert refused["details"]["error"] == "confirm_mismatch"
     assert refused["actor"] == {"key_id": refused["actor"]["key_id"], "label": "it operator"}
     assert len(refused["actor"]["key_id"]) == 12
+
+
+@pytest.mark.parametrize("parked", [{"operator_replay_limit": 3}], indirect=True)
+async def test_one_replay_sends_back_a_bounded_number_and_says_so(parked: Parked) -> None:
+    api, lot = parked.gateway.operator, parked.lot
+    parked.worker.broken = False
+    first = await api.post(f"/v1/operator/parking/{lot}/replay", json={"all": True})
+    assert first.json() == {"replayed": 3, "limit_reached": True, "left_in_lot": 1}
+    await parked.has(1)
+    rest = await api.post(f"/v1/operator/parking/{lot}/replay", json={"all": True})
+    assert rest.json() == {"replayed": 1, "limit_reached": False, "left_in_lot": 0}
+    await eventually(lambda: _all_succeeded(parked), timeout=60)
+
+
+async def _all_succeeded(parked: Parked) -> bool:
+    return all([await _succeeded(parked, key) for key in parked.tasks])
 
 
 async def test_only_parking_lots_reach_the_broker(parked: Parked) -> None:

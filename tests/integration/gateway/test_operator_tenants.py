@@ -97,7 +97,7 @@ async def test_tenants_and_keys_are_created_listed_and_revoked(make_gateway: Mak
         (r["action"], r["outcome"]) for r in (await api.get("/v1/operator/audit")).json()["items"]
     ]
     assert actions.count(("tenant.create", "ok")) == 1
-    assert actions.count(("tenant.create", "refused")) == 1
+    assert actions.count(("tenant.create", "refused")) == 2  # the 409 and the invalid id
     assert actions.count(("key.create", "ok")) == 1
     assert actions.count(("key.create", "refused")) == 1
     assert actions.count(("key.revoke", "ok")) == 2

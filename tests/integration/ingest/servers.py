@@ -6,14 +6,13 @@ from __future__ import annotations
 import contextlib
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpcore
 
+from tests.support.local_http import QuietHandler, local_server
 from tradebus_egress import IPAddress
 
 TEXT = b"Letters of credit protect both sides. The bank pays against documents."
@@ -30,7 +29,7 @@ class Site:
 def serving(tls: ssl.SSLContext | None = None) -> Iterator[Site]:
     site = Site(port=0)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             site.requests.append(f"{self.headers.get('Host')}{self.path}")
             if self.path in site.redirects:
@@ -39,26 +38,10 @@ def serving(tls: ssl.SSLContext | None = None) -> Iterator[Site]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(TEXT)))
-            self.end_headers()
-            self.wfile.write(TEXT)
+            self.reply(200, TEXT)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    site.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with local_server(Handler, tls=tls) as site.port:
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def certificate(folder: Path, hostname: str) -> tuple[Path, Path]:

@@ -1,4 +1,9 @@
-"""Fixtures for messaging tests against the real RabbitMQ."""
+"""Fixtures for messaging tests against the real RabbitMQ.
+
+Each test gets a vhost of its own. Commands route by message type, so in a shared
+vhost every test queue bound to `test.work.do.v1` also receives the messages of any
+other test publishing that type at the same time (a second run on the broker, a
+parallel CI job), and extra deliveries break what a test counts."""
 
 from __future__ import annotations
 
@@ -6,19 +11,22 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import quote
 
 import aio_pika
 import httpx
 import pytest
 
 from tests.support.contracts import make_registry
-from tests.support.infra import MANAGEMENT_URL, require_rabbitmq
+from tests.support.infra import MANAGEMENT_URL
 from tradebus_messaging import Bus, BusSettings
+from tradebus_messaging.queue_stats import vhost_of
 
 
-@pytest.fixture(scope="session")
-def rabbitmq_url() -> str:
-    return require_rabbitmq()
+@pytest.fixture
+def rabbitmq_url(vhost: str) -> str:
+    """An AMQP URL to this test's own vhost (the `vhost` fixture: made and dropped)."""
+    return vhost
 
 
 @pytest.fixture
@@ -89,9 +97,10 @@ async def eventually(
         await asyncio.sleep(every)
 
 
-async def queue_counts(management: httpx.AsyncClient, queue: str) -> tuple[int, int]:
+async def queue_counts(management: httpx.AsyncClient, amqp_url: str, queue: str) -> tuple[int, int]:
     """(ready, unacked) as the broker reports them (management stats lag ~1-5 s)."""
-    response = await management.get(f"/api/queues/%2F/{queue}")
+    vhost = quote(vhost_of(amqp_url), safe="")
+    response = await management.get(f"/api/queues/{vhost}/{quote(queue, safe='')}")
     response.raise_for_status()
     body = response.json()
     return int(body.get("messages_ready", 0)), int(body.get("messages_unacknowledged", 0))

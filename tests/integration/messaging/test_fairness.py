@@ -167,10 +167,14 @@ async def test_a_deleted_shard_under_the_consumer_comes_back(buses, unique) -> N
     shard = shard_queue(queue, LanePicker(SHARDS).home("tenant-d"))
     connection = await aio_pika.connect(bus.settings.url)
     try:
+        consumer = bus._consumers[0]
+        settler = consumer._settler
         channel = await connection.channel()
         await channel.queue_delete(shard)  # the broker cancels that one consumer
-        await eventually(lambda: not bus.readiness()[f"consumer:{queue}"], timeout=5)
-        await eventually(lambda: bus.readiness()[f"consumer:{queue}"], timeout=15)
+        # Back on a new channel (not a poll for the moment it was missing, which
+        # may be over before delete-ok arrives).
+        await eventually(lambda: consumer._settler is not settler and consumer.alive, timeout=15)
+        assert bus.readiness()[f"consumer:{queue}"]
     finally:
         await connection.close()
     await bus.publish(DoWork(key="after-delete"), tenant_id="tenant-d")
@@ -192,7 +196,10 @@ async def test_a_channel_closed_under_a_sharded_consumer_comes_back(buses, uniqu
     await eventually(lambda: consumer._settler is not settler and consumer.alive, timeout=15)
     for i in range(SHARDS * 2):  # every shard is consumed again
         await bus.publish(DoWork(key=f"k{i}"), tenant_id=f"tenant-{i}")
-    await eventually(lambda: len(handler.started) == 1 + SHARDS * 2, timeout=15)
+    # "one" may come twice: its ack may not have left before the channel closed.
+    keys = {f"k{i}" for i in range(SHARDS * 2)}
+    await eventually(lambda: keys <= {k for _, k in handler.started}, timeout=15)
+    assert {k for _, k in handler.started} == keys | {"one"}
 
 
 async def test_an_endpoint_that_becomes_fair_keeps_its_backlog_and_no_duplicates(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable
 
 import pytest
 
 from tests.support.contracts import DoWork
+from tests.support.infra import MANAGEMENT_URL
 from tradebus_messaging import MessageContext
+from tradebus_messaging.queue_stats import vhost_of
 from tradebus_messaging.topology import base_topology, endpoint_topology
 from tradebus_messaging.verify import compare, fetch_live
 
@@ -42,12 +45,19 @@ async def test_consumer_resumes_after_the_broker_closes_its_connection(
         ]
 
     await eventually(our_connections, timeout=10, every=0.5)  # stats appear with a delay
+    lost = bus._connector.connection
+    assert lost is not None
     for conn in await our_connections():
         await management.delete(
             f"/api/connections/{conn}", headers={"X-Reason": "test: broker closes the connection"}
         )
-    await eventually(lambda: not bus.readiness()["rabbitmq"], timeout=5, every=0.01)
-    await eventually(lambda: all(bus.readiness().values()), timeout=10)
+    # A new connection, not a poll for the moment of "not ready": the bus may be
+    # back before the management API's answer is read.
+    await eventually(
+        lambda: bus._connector.connection is not lost and all(bus.readiness().values()),
+        timeout=10,
+    )
+    assert lost.is_closed
     await bus.publish(DoWork(key="after"))
     await eventually(lambda: seen == ["before", "after"], timeout=5)
 
@@ -80,12 +90,13 @@ async def test_prefetch_and_concurrency_bounds_hold(make_bus, unique, management
     await eventually(lambda: running == 3)
 
     async def broker_sees_window() -> bool:
-        ready, unacked = await queue_counts(management, queue)
+        ready, unacked = await queue_counts(management, bus.settings.url, queue)
         return (ready, unacked) == (30, 10)
 
     await eventually(broker_sees_window, timeout=15, every=0.5)
     assert running == 3 and peak == 3
-    assert bus.in_flight()[queue] == 10  # delivered and held, 3 of them running
+    # delivered and held, 3 of them running (the broker counts them once sent)
+    await eventually(lambda: bus.in_flight()[queue] == 10)
     gate.set()
     await eventually(lambda: done == 40, timeout=10)
     assert peak == 3
@@ -127,9 +138,19 @@ async def test_stop_leaves_unfinished_work_for_redelivery(make_bus, unique, amqp
     await bus.stop()
     assert finished == []
     channel = await amqp.channel()
-    declared = await channel.declare_queue(queue, passive=True)
-    assert declared.declaration_result.message_count == 1  # back in the queue, not lost
+
+    async def ready() -> int:
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
+
+    # Back in the queue, not lost. A quorum queue returns a closed channel's unacked
+    # messages through its log, after the close: wait for it, do not race it.
+    await eventually(lambda: _equals(ready(), 1))
     await channel.close()
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
 DECLARE_SCRIPT = """
@@ -164,7 +185,7 @@ async def test_two_processes_declaring_at_once_converge(rabbitmq_url, unique, am
     expected = base_topology(18) + endpoint_topology(
         queue, exchange="tradebus.commands", routing_keys=("test.work.do.v1",), levels=18
     )
-    live = await fetch_live("http://guest:guest@127.0.0.1:15672")
+    live = await fetch_live(MANAGEMENT_URL, vhost=vhost_of(rabbitmq_url))
     assert compare(expected, live) == []
     channel = await amqp.channel()
     for name in (queue, f"{queue}.dlq"):

@@ -9,14 +9,22 @@ import pytest
 from tests.support.contracts import Echo, EchoReply
 from tradebus_messaging import DeadlineExceeded, MessageContext, RemoteError
 
+from .conftest import eventually
+
 pytestmark = pytest.mark.integration
 
 
 class EchoServer:
     def __init__(self) -> None:
+        self.started: list[str] = []
         self.handled: list[str] = []
+        self.held = asyncio.Event()  # a request with the text "hold" waits for it
+        self.held.set()
 
     async def __call__(self, req: Echo, ctx: MessageContext) -> EchoReply:
+        self.started.append(req.text)
+        if req.text == "hold":
+            await self.held.wait()
         if req.sleep:
             await asyncio.sleep(req.sleep)
         self.handled.append(req.text)
@@ -66,11 +74,16 @@ async def test_handler_failure_is_an_error_reply_not_silence(echo) -> None:
 
 async def test_deadline_exceeded_and_the_expired_request_is_dropped(echo) -> None:
     server, client = echo
-    # The server handles one request at a time: "late" waits behind "slow" past its deadline.
-    slow = asyncio.create_task(client.request(Echo(text="slow", sleep=0.8), timeout=3))
-    await asyncio.sleep(0.05)
+    # The server handles one request at a time: "late" waits behind "hold" past its
+    # deadline, and "hold" is released only then (an event, not a race of sleeps).
+    server.held.clear()
+    slow = asyncio.create_task(client.request(Echo(text="hold"), timeout=10))
+    await eventually(lambda: server.started == ["hold"])
     with pytest.raises(DeadlineExceeded):
         await client.request(Echo(text="late"), timeout=0.3)
-    assert (await slow).text == "SLOW"
-    await asyncio.sleep(0.5)
-    assert "late" not in server.handled
+    server.held.set()
+    assert (await slow).text == "HOLD"
+    # One at a time, in order: once "after" is answered, "late" had its turn, and it
+    # was dropped (by the broker's expiration or the runtime's deadline), not handled.
+    assert (await client.request(Echo(text="after"), timeout=5)).text == "AFTER"
+    assert server.started == ["hold", "after"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from standardwebhooks.webhooks import Webhook
+
+from tests.support.asgi_server import read_body, running_asgi
 
 
 @dataclass
@@ -52,16 +51,11 @@ class Receiver:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                # The sender died mid-request (a SIGKILLed worker): a real receiver never
-                # sees a whole request, so neither does this one.
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
+        if body is None:
+            # The sender died mid-request (a SIGKILLed worker): a real receiver never
+            # sees a whole request, so neither does this one.
+            return
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -78,33 +72,5 @@ class Receiver:
         await send({"type": "http.response.body", "body": b"ok" if status < 300 else b"nope"})
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def running_receiver(**behaviour: Any) -> AsyncIterator[Receiver]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    receiver = Receiver(url=f"http://127.0.0.1:{sock.getsockname()[1]}/hook", **behaviour)
-    config = uvicorn.Config(
-        receiver,
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield receiver
-    finally:
-        server.should_exit = True
-        await task
+def running_receiver(**behaviour: Any) -> contextlib.AbstractAsyncContextManager[Receiver]:
+    return running_asgi(lambda base: Receiver(url=f"{base}/hook", **behaviour))

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +15,8 @@ from typing import Any
 
 import aio_pika
 import pytest
-import uvicorn
 
+from tests.support.asgi_server import read_body, running_asgi
 from tests.support.infra import require_mongodb
 from tradebus_contracts import REGISTRY, AlertRaised, AlertResolved, Contract
 from tradebus_messaging import Bus, MessageContext
@@ -75,12 +74,7 @@ class ChannelReceiver:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive) or b""
         headers = dict(scope["headers"])
         try:
             body = json.loads(raw)
@@ -108,28 +102,12 @@ class ChannelReceiver:
         await send({"type": "http.response.body", "body": out})
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+def serving(app: ChannelReceiver) -> contextlib.AbstractAsyncContextManager[ChannelReceiver]:
+    def at(base: str) -> ChannelReceiver:
+        app.url = f"{base}/{app.kind}"
+        return app
 
-
-@contextlib.asynccontextmanager
-async def serving(app: ChannelReceiver) -> AsyncIterator[ChannelReceiver]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    app.url = f"http://127.0.0.1:{sock.getsockname()[1]}/{app.kind}"
-    server = _Server(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield app
-    finally:
-        server.should_exit = True
-        await task
+    return running_asgi(at)
 
 
 # -- the notifier ----------------------------------------------------------------------

@@ -63,6 +63,14 @@ def test_parking_replay_sends_the_selection(flags: list[str], body: dict[str, ob
     assert gateway.body(0) == body
 
 
+def test_parking_replay_says_when_one_call_was_not_enough() -> None:
+    gateway = FakeGateway()
+    answer = ok(replayed=1000, limit_reached=True, left_in_lot=5)
+    gateway.on("POST", f"/v1/operator/parking/{LOT}/replay", answer)
+    result = invoke(gateway, "parking", "replay", LOT, "--all")
+    assert result.exit_code == 0 and "run it again for the rest" in result.stdout
+
+
 @pytest.mark.parametrize("flags", [[], ["--all", "--reason", "x"]])
 def test_parking_replay_needs_exactly_one_selection(flags: list[str]) -> None:
     gateway = FakeGateway()
@@ -135,3 +143,19 @@ def test_schedules_list() -> None:
     table = invoke(gateway, "schedules", "list")
     assert table.exit_code == 0 and "kb-check" in table.stdout and "published" in table.stdout
     assert json.loads(invoke(gateway, "schedules", "list", "--json").stdout)["items"] == [schedule]
+
+
+def test_parked_text_cannot_drive_the_terminal() -> None:
+    """A sender's text reaches `parking show`: escape sequences and rich markup are shown
+    as text, never sent to the terminal or interpreted."""
+    gateway = FakeGateway()
+    hostile = {
+        **PARKED,
+        "message": "\x1b]0;owned\x07\x1b[2J[link=https://evil.example]click[/link]\rok",
+    }
+    gateway.on("GET", f"/v1/operator/parking/{LOT}/messages", ok(items=[hostile]))
+    shown = invoke(gateway, "parking", "show", LOT)
+    assert shown.exit_code == 0, shown.stdout
+    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout and "\x07" not in shown.stdout
+    flat = "".join(shown.stdout.split())
+    assert "\\u001b]0;owned\\u0007" in flat and "[link=https://evil.example]" in flat

@@ -1,13 +1,11 @@
-"""`tradebus tasks` (operator routes, or the tenant's own with a tenant key) and
-`tradebus ingest` (per-document submissions with progress)."""
+"""`tradebus tasks` (operator routes, or the tenant's own with a tenant key); `tradebus
+ingest` is in test_ingest.py."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
-import pytest
 
 from .fakes import FakeGateway, error, invoke, ok
 
@@ -111,49 +109,3 @@ def test_tasks_cancel_and_delete_with_a_tenant_key() -> None:
     assert invoke(gateway, "tasks", "cancel", "t1", "--json", key="tb_t").exit_code == 0
     assert invoke(gateway, "tasks", "delete", "t1", key="tb_t").stdout.strip() == "t1 deleted"
     assert gateway.seen()[1:] == [("POST", "/v1/tasks/t1/cancel"), ("DELETE", "/v1/tasks/t1")]
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    (tmp_path / "a-note.md").write_text("# A\nalpha")
-    (tmp_path / "b.txt").write_text("beta")
-    (tmp_path / "ignored.bin").write_bytes(b"\0")
-    return tmp_path
-
-
-def test_ingest_submits_each_document_and_follows_the_tasks(folder: Path) -> None:
-    gateway = FakeGateway()
-    ids = iter(["ta", "tb"])
-    gateway.on(
-        "POST",
-        "/v1/rag/documents",
-        httpx.Response(429, headers={"Retry-After": "0"}, json={"code": "rate_limited"}),
-        lambda _: ok(202, task_id=next(ids)),
-    )
-    gateway.on(
-        "GET", "/v1/tasks/ta", ok(id="ta", status="running"), ok(id="ta", status="succeeded")
-    )
-    failed = {"code": "parse_failed", "message": "not a PDF"}
-    gateway.on("GET", "/v1/tasks/tb", ok(id="tb", status="failed", error=failed))
-    result = invoke(gateway, "ingest", str(folder), "--poll", "0.05", "--json", key="tb_t")
-    assert result.exit_code == 1  # one document failed
-    assert json.loads(result.stdout)["items"] == [
-        {"file": "a-note.md", "task_id": "ta", "status": "succeeded", "error": None},
-        {"file": "b.txt", "task_id": "tb", "status": "failed", "error": failed},
-    ]
-    uploads = [r for r in gateway.requests if r.method == "POST"]
-    assert len(uploads) == 3  # the 429 was waited out and retried
-    assert uploads[1].headers["idempotency-key"].startswith("cli:")
-    assert b'filename="a-note.md"' in uploads[1].content and b"text/markdown" in uploads[1].content
-    assert "ingesting" in result.stderr  # the progress bar stays off stdout
-
-
-def test_ingest_without_waiting_and_an_empty_folder(folder: Path, tmp_path: Path) -> None:
-    gateway = FakeGateway()
-    gateway.on("POST", "/v1/rag/documents", ok(202, task_id="t"))
-    result = invoke(gateway, "ingest", str(folder), "--no-wait", key="tb_t")
-    assert result.exit_code == 0 and result.stdout.count("queued") == 2
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    nothing = invoke(gateway, "ingest", str(empty), key="tb_t")
-    assert nothing.exit_code == 1 and "no txt/md/html/pdf files" in nothing.stderr

@@ -93,3 +93,16 @@ async def test_a_revoked_key_stops_working_within_the_refresh_bound() -> None:
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert await d.resolve("tb_a") is None
+
+
+async def test_a_known_key_of_a_fresh_snapshot_resolves_without_an_await() -> None:
+    keys, clock = FakeKeys(), Clock()
+    keys.add("tb_a", "acme")
+    d = directory(keys, clock, refresh_seconds=30)
+    assert d.cached("tb_a") is None  # nothing loaded yet: `resolve` loads
+    await d.resolve("tb_a")
+    principal = d.cached("tb_a")
+    assert principal is not None and principal.tenant_id == "acme"
+    assert d.cached("tb_unknown") is None  # a miss goes the catch-up way
+    clock.now += 30
+    assert d.cached("tb_a") is None  # due for reload: `resolve` starts it

@@ -5,6 +5,7 @@ as the contracts they become."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -13,13 +14,24 @@ from pydantic import BaseModel
 from tradebus_contracts import (
     AskReply,
     AskRequest,
+    AssessReply,
     AssessRequest,
+    Citation,
     Contract,
     HuntReply,
     HuntRequest,
 )
 from tradebus_gateway import tracing
-from tradebus_gateway.api.online_models import AskIn, AssessIn, HuntIn, SessionMessageIn
+from tradebus_gateway.api.online_answer import public_json
+from tradebus_gateway.api.online_models import (
+    AskIn,
+    AskOut,
+    AssessIn,
+    AssessOut,
+    HuntIn,
+    HuntOut,
+    SessionMessageIn,
+)
 from tradebus_gateway.errors import ApiError
 from tradebus_gateway.limits import InFlightBudget
 from tradebus_gateway.online import CallContext, OnlineEndpoint, call, http_error
@@ -231,3 +243,67 @@ def test_public_bodies_are_as_strict_as_their_contracts(
     for mine, theirs in fields.items():
         assert _constraints(public, mine) == _constraints(contract, theirs), mine
     assert "tenant_id" not in public.model_fields
+
+
+async def test_the_tenants_rate_is_taken_with_the_call_and_refuses_with_retry_after() -> None:
+    settings = GatewaySettings(tenant_rate_per_second=0.001, tenant_burst=1)  # 1 per 1,000 s
+    bus, ep = FakeBus(AskReply(answer="ok")), endpoint()
+
+    async def one() -> AskReply:
+        return await call(
+            bus,  # type: ignore[arg-type]
+            ep,
+            ASK,
+            AskReply,
+            tenant_id="rate-acme",
+            context=context(),
+            settings=settings,
+        )
+
+    await one()
+    with pytest.raises(ApiError) as refused:
+        await one()
+    assert (refused.value.status, refused.value.code) == (429, "rate_limited")
+    headers = refused.value.headers or {}
+    assert int(headers["Retry-After"]) >= 1 and headers["X-Correlation-Id"] == "corr-1"
+    assert len(bus.requests) == 1  # the refused call sent nothing
+    assert ep.budget.in_flight == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "public"),
+    [
+        (
+            AskReply(
+                answer="DAP: the buyer pays",
+                citations=[
+                    Citation(
+                        document_id="d1", chunk_id="c1", title="Incoterms", snippet="…", score=0.5
+                    )
+                ],
+                degraded=["llm:extractive"],
+                latency_ms={"retrieve": 1.5},
+                session_id="s1",
+                retrieved=4,
+            ),
+            AskOut,
+        ),
+        (HuntReply(partial=True, providers={"a": "timeout"}), HuntOut),
+    ],
+)
+def test_an_answer_is_the_public_models_json_encoded_once(
+    reply: Contract, public: type[BaseModel]
+) -> None:
+    # What validating the reply into the public model and serialising that gave.
+    before = public.model_validate(reply.model_dump()).model_dump(mode="json")
+    assert json.loads(public_json(reply, public)) == before
+
+
+@pytest.mark.parametrize(
+    ("reply", "public"), [(AskReply, AskOut), (HuntReply, HuntOut), (AssessReply, AssessOut)]
+)
+def test_public_replies_have_their_contracts_fields(
+    reply: type[Contract], public: type[BaseModel]
+) -> None:
+    # A field only the public model has would be missing from the answer.
+    assert set(public.model_fields) <= set(reply.model_fields)

@@ -43,3 +43,16 @@ async def test_an_unreachable_redis_degrades_to_this_replicas_limits() -> None:
     assert slot is not None and not slot.shared
     assert await limits.acquire("ask", "acme", 1, hold=5) is None
     await limits.close()
+
+
+async def test_admit_takes_the_rate_then_a_slot_and_says_which_refused() -> None:
+    limits = SharedLimits(None)
+    item = rate_item(0.001, 2)  # 2 per 2,000 s
+    first = await limits.admit("acme", item, "ask", 1, hold=5)
+    assert first.slot is not None and not first.slot.shared
+    busy = await limits.admit("acme", item, "ask", 1, hold=5)
+    assert (busy.slot, busy.wait) == (None, 0.0)  # the budget refused, the unit was taken
+    limits.release_soon(first.slot)
+    limited = await limits.admit("acme", item, "ask", 1, hold=5)
+    assert limited.slot is None and limited.wait > 0  # the rate refused
+    assert (await limits.admit("globex", item, "ask", 1, hold=5)).slot is not None

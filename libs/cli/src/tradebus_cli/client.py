@@ -101,4 +101,5 @@ def _api_error(response: httpx.Response) -> ApiError:
         error: dict[str, Any] = nested if isinstance(nested, dict) else body
         code = str(error.get("code", code))
         message = str(error.get("message", message))
-    return ApiError(response.status_code, code, message)
+    retry_after = _retry_after(response) if "Retry-After" in response.headers else None
+    return ApiError(response.status_code, code, message, retry_after)

@@ -17,9 +17,12 @@ class CliError(Exception):
 
 
 class ApiError(CliError):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after  # seconds, from a 429's or 503's Retry-After
 
 
 def reported(fn: Callable[P, R]) -> Callable[P, R]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -44,10 +46,22 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        return safe(", ".join(f"{k}={v}" for k, v in value.items()) or "-")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    return str(value)
+        return safe(", ".join(str(v) for v in value) or "-")
+    return safe(str(value))
+
+
+def safe(text: str) -> str:
+    """Text from the API as a terminal may show it: parked bodies, error messages and
+    names are whatever a sender put there, so control characters (escape sequences that
+    retitle or rewrite the terminal, a carriage return hiding the line's start, bidi
+    overrides) are shown as `\\uXXXX`, and rich's `[markup]` as the brackets it is."""
+    shown = "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+        for ch in text
+    )
+    return escape(shown)
 
 
 def next_page(cursor: str | None) -> None:

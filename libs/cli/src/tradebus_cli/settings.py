@@ -18,6 +18,8 @@ class CliSettings(BaseSettings):
     timeout_seconds: float = Field(
         default=30.0, gt=0, validation_alias="TRADEBUS_CLI_TIMEOUT_SECONDS"
     )
+    # Files per `POST /v1/rag/batches` of `tradebus ingest` (the gateway's own limit bounds it).
+    batch_size: int = Field(default=100, ge=1, validation_alias="TRADEBUS_CLI_BATCH_SIZE")
     # Only its presence matters here: with no key, tenants/keys commands then write to the
     # database directly (bootstrap before any operator key exists).
     mongodb_url: str | None = Field(default=None, validation_alias="MONGODB_URL")

@@ -1,5 +1,9 @@
 """The Bus: one process's connection to RabbitMQ, its consumers, publisher and RPC client.
 
+The parts: `ConnectionSupervisor` (supervisor.py) keeps the connection,
+`Registrations` (registration.py) the endpoints and their consumers, `Outbound`
+(outbound.py) everything sent. The Bus is their face and their order of play.
+
 A supervisor task owns the connection. After any loss it reconnects with
 capped exponential backoff, re-declares the topology (idempotent) and
 re-establishes every consumer; readiness is false until it has.
@@ -8,46 +12,24 @@ re-establishes every consumer; readiness is false until it has.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 
-import structlog
 from aio_pika.abc import AbstractConnection
 
 from tradebus_contracts import Contract, Envelope, MessageKind, MessageRegistry
-from tradebus_contracts.faults import MessageFaulted
-from tradebus_resilience import SharedLimits
 
-from . import tracing
+from .channels import scratch_channel
 from .consumer import Consumer
 from .context import Handler
 from .declare import declare
-from .dispatch import Dispatcher
 from .endpoint import Endpoint
-from .envelopes import envelope_for
-from .errors import BrokerUnavailable, UnroutableMessage
-from .fairness import H_LANE, LanePicker, parse_priority
+from .errors import BrokerUnavailable
 from .inbox import Inbox
-from .metrics import PUBLISHED, QueueMetrics
-from .outcomes import Outcomes
-from .publisher import Publisher, build_message, exchange_for
-from .retry import RetryPolicy
-from .rpc import RpcClient, RpcReplier
+from .outbound import Outbound
+from .registration import Registrations, subscribed_exchange
 from .settings import BusSettings
 from .supervisor import ConnectionSupervisor
-from .throttle import Throttle
-from .topology import (
-    COMMANDS,
-    EVENTS,
-    RETRY,
-    QueueType,
-    Topology,
-    base_topology,
-    delay_routing_key,
-)
-from .wiring import consumer_for, topology_of
-
-log = structlog.get_logger("tradebus.bus")
+from .topology import COMMANDS, QueueType, Topology
 
 
 class Bus:
@@ -60,22 +42,10 @@ class Bus:
     ) -> None:
         self.settings = settings
         self.registry = registry
-        self._inbox = inbox
-        self._source = f"tradebus/{settings.service}"
-        self._policy = RetryPolicy(
-            settings.max_attempts,
-            settings.retry_base_seconds,
-            settings.retry_cap_seconds,
-            outage_budget_seconds=settings.outage_budget_seconds,
-            outage_cap_seconds=settings.outage_retry_cap_seconds,
+        self._outbound = Outbound(settings, registry=registry)
+        self._registrations = Registrations(
+            settings, inbox=inbox, outbound=self._outbound, publish=self.publish
         )
-        self._endpoints: list[Endpoint] = []
-        self._consumers: list[Consumer] = []
-        self._limits: SharedLimits | None = None  # created for the first throttled endpoint
-        self._publisher = Publisher(timeout=settings.publish_timeout_seconds)
-        self._lanes = LanePicker(settings.fair_shards, settings.fair_weights)
-        self._rpc = RpcClient(registry, source=self._source)
-        self._replier = RpcReplier(source=self._source)
         self._connector = ConnectionSupervisor(settings, setup=self._setup, detach=self._detach)
 
     # -- wiring ------------------------------------------------------------
@@ -109,10 +79,7 @@ class Bus:
         if fair and (queue_type != "quorum" or expires_seconds is not None or parking):
             raise ValueError(f"{queue}: a fair endpoint is a shared quorum queue")
         models = {t: self.registry.model_for(t) for t in message_types}
-        kinds = {m.kind for m in models.values()}
-        if len(kinds) != 1 or not kinds <= {MessageKind.COMMAND, MessageKind.EVENT}:
-            raise ValueError(f"{queue}: subscribe to commands or events, not {kinds}")
-        exchange = COMMANDS if MessageKind.COMMAND in kinds else EVENTS
+        exchange = subscribed_exchange(queue, models)
         self._add(
             Endpoint(
                 queue=queue,
@@ -167,53 +134,19 @@ class Bus:
         )
 
     def _add(self, endpoint: Endpoint) -> None:
-        if any(e.queue == endpoint.queue for e in self._endpoints):
-            raise ValueError(f"queue {endpoint.queue} is already subscribed")
-        if self._connector.running:
-            raise RuntimeError("subscribe before start()")
-        self._endpoints.append(endpoint)
-        self._consumers.append(self._consumer(endpoint))
+        self._registrations.add(endpoint, started=self._connector.running)
 
-    def _consumer(self, endpoint: Endpoint) -> Consumer:
-        metrics = QueueMetrics(endpoint.queue)
-        return consumer_for(
-            endpoint,
-            settings=self.settings,
-            policy=self._policy,
-            outcomes=Outcomes(
-                queue=endpoint.queue,
-                parking_key=endpoint.parking_key,
-                publisher=self._publisher,
-                levels=self.settings.delay_levels,
-                service=self.settings.service,
-                host=self.settings.host,
-                parked_body_max_bytes=self.settings.parked_body_max_bytes,
-                metrics=metrics,
-                on_fault=self._publish_fault,
-            ),
-            dispatcher=Dispatcher(endpoint, self._inbox, self.publish, metrics),
-            replier=self._replier if endpoint.rpc else None,
-            throttle=self._throttle(endpoint),
-        )
+    @property
+    def _endpoints(self) -> list[Endpoint]:
+        return self._registrations.endpoints
 
-    def _throttle(self, endpoint: Endpoint) -> Throttle | None:
-        if endpoint.rate_limit is None:
-            return None
-        if self._limits is None:  # one store for every throttled endpoint of the process
-            s = self.settings
-            self._limits = SharedLimits(s.redis_url, prefix=s.limits_prefix, exact=True)
-        return Throttle(endpoint.queue, endpoint.rate_limit, self._limits)
+    @property
+    def _consumers(self) -> list[Consumer]:
+        return self._registrations.consumers
 
     def topology(self) -> Topology:
         """Everything this process declares: the shared base plus its endpoints."""
-        s = self.settings
-        topo = base_topology(s.delay_levels)
-        for e in self._endpoints:
-            topo = topo + self._endpoint_topology(e)
-        return topo
-
-    def _endpoint_topology(self, e: Endpoint) -> Topology:
-        return topology_of(e, self.settings)
+        return self._registrations.topology()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -230,27 +163,17 @@ class Bus:
         # channel; the connection closes after.
         await asyncio.gather(*(c.stop(grace) for c in self._consumers), return_exceptions=True)
         await self._connector.stop()
-        if self._limits is not None:
-            await self._limits.close()
-            self._limits = None
+        await self._registrations.close()
 
     async def _setup(self, connection: AbstractConnection) -> None:
-        channel = await connection.channel()
-        try:
+        async with scratch_channel(connection) as channel:
             await declare(channel, self.topology())
-        finally:
-            with contextlib.suppress(Exception):
-                await channel.close()
-        await self._publisher.open(connection)
-        await self._rpc.open(connection)
-        await self._replier.open(connection)
+        await self._outbound.open(connection)
         for consumer in self._consumers:
             await consumer.start(connection)
 
     def _detach(self) -> None:
-        self._publisher.detach()
-        self._rpc.detach()
-        self._replier.detach()
+        self._outbound.detach()
         for consumer in self._consumers:
             consumer.detach()
 
@@ -261,7 +184,7 @@ class Bus:
         return self._connector.connected
 
     def readiness(self) -> dict[str, bool]:
-        checks = {"rabbitmq": self.connected and self._publisher.ready}
+        checks = {"rabbitmq": self.connected and self._outbound.ready}
         for consumer in self._consumers:
             checks[f"consumer:{consumer.endpoint.queue}"] = consumer.alive
         return checks
@@ -280,13 +203,9 @@ class Bus:
         connection = self._connector.connection
         if connection is None or connection.is_closed:
             raise BrokerUnavailable("not connected to RabbitMQ")
-        channel = await connection.channel()
-        try:
+        async with scratch_channel(connection) as channel:
             declared = await channel.declare_queue(queue, passive=True)
             return int(declared.declaration_result.message_count or 0)
-        finally:
-            with contextlib.suppress(Exception):
-                await channel.close()
 
     # -- sending -----------------------------------------------------------
 
@@ -311,9 +230,8 @@ class Bus:
         `task_id` names the task the message works on (inherited from `causation`):
         if the message is ever parked, that task is failed with the reason.
         `priority` (inherited from `causation` too) chooses its lane on fair endpoints."""
-        envelope = envelope_for(
-            payload.message_type,
-            self._source,
+        return await self._outbound.publish(
+            payload,
             tenant_id=tenant_id,
             subject=subject,
             causation=causation,
@@ -321,28 +239,8 @@ class Bus:
             traceparent=traceparent,
             message_id=message_id,
             task_id=task_id,
-            priority=parse_priority(priority) if priority else None,
+            priority=priority,
         )
-        exchange = exchange_for(payload.kind)
-        # Every message names its lane: a fair endpoint routes on it, others ignore it.
-        lane = {H_LANE: self._lanes.lane(envelope.tenant_id, parse_priority(envelope.priority))}
-        envelope, sent = tracing.send_span(
-            envelope, exchange=exchange, routing_key=payload.message_type
-        )
-        try:
-            with sent:
-                await self._publisher.publish(payload, envelope, exchange=exchange, headers=lane)
-        except UnroutableMessage:
-            if payload.kind is MessageKind.EVENT:
-                PUBLISHED.labels(exchange, "unrouted").inc()
-                return envelope
-            PUBLISHED.labels(exchange, "unroutable").inc()
-            raise
-        except Exception:
-            PUBLISHED.labels(exchange, "error").inc()
-            raise
-        PUBLISHED.labels(exchange, "ok").inc()
-        return envelope
 
     async def publish_delayed(
         self,
@@ -359,24 +257,14 @@ class Bus:
         nothing sleeps, nothing holds a prefetch slot meanwhile, a restart loses
         nothing. Confirmed like any publish; for jobs a handler schedules itself
         (e.g. a webhook's next attempt on its own schedule)."""
-        envelope = envelope_for(
-            payload.message_type,
-            self._source,
-            tenant_id=tenant_id,
+        return await self._outbound.publish_delayed(
+            payload,
+            queue=queue,
+            delay_seconds=delay_seconds,
             causation=causation,
+            tenant_id=tenant_id,
             message_id=message_id,
         )
-        routing = delay_routing_key(delay_seconds, queue, self.settings.delay_levels)
-        envelope, sent = tracing.send_span(envelope, exchange=RETRY, routing_key=routing)
-        message = build_message(payload.model_dump_json().encode(), envelope)
-        try:
-            with sent:
-                await self._publisher.publish_raw(RETRY, routing, message)
-        except Exception:
-            PUBLISHED.labels(RETRY, "error").inc()
-            raise
-        PUBLISHED.labels(RETRY, "ok").inc()
-        return envelope
 
     async def request(
         self,
@@ -387,20 +275,10 @@ class Bus:
         correlation_id: str | None = None,
         traceparent: str | None = None,
     ) -> Contract:
-        return await self._rpc.request(
+        return await self._outbound.request(
             payload,
             timeout=timeout,
             tenant_id=tenant_id,
             correlation_id=correlation_id,
             traceparent=traceparent,
-        )
-
-    async def _publish_fault(self, event: MessageFaulted) -> None:
-        """Parking is an event: alerting, dashboards and the task watchdog learn of it
-        at once. Not caused by the parked message, so it starts its own trail."""
-        await self.publish(
-            event,
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            task_id=event.task_id,
         )

@@ -1,7 +1,10 @@
-"""One consumer endpoint, as a short pipeline: decode -> deadline -> dispatch
-(inbox, time limit) -> settle (ack, or the retry/parked copy, then ack).
+"""One consumer endpoint: its channel, its deliveries in flight, their settlement.
 
-The consumer also supervises its own channel: a broker cancel (queue deleted, a
+Each delivery runs through the pipeline (pipeline.py: decode -> deadline ->
+dispatch -> retry or parked copy), which says ack or requeue; the settler sends
+that, in decision order, on the channel it came from.
+
+The consumer supervises its own channel: a broker cancel (queue deleted, a
 consumer timeout) or a channel-level close (a 406) re-establishes it with
 backoff, re-declaring its queue, while the connection lives; readiness is false
 and, past a bound, liveness too while it is missing.
@@ -11,36 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from aiormq.abc import DeliveredMessage
 
-from tradebus_contracts import Envelope
-from tradebus_observability import CURRENT_MESSAGE
-
-from . import tracing
-from .context import MessageContext
-from .decode import Decoder, Inbound, Rejected, envelope_of
-from .dispatch import Dispatcher
+from .backoff import jittered_backoff
+from .consumer_tags import consumer_tags, lane_of
 from .endpoint import Endpoint
-from .errors import HandlerTimeout
-from .failures import Fault
 from .metrics import QueueMetrics
-from .outcomes import Outcomes
-from .retry import Park, RetryPolicy
+from .pipeline import Pipeline
 from .settle import Settler
-from .throttle import Throttle
 
 log = structlog.get_logger("tradebus.consumer")
 
-Replier = Callable[[DeliveredMessage, Envelope, Any, BaseException | None], Any]
 Prepare = Callable[[AbstractChannel], Awaitable[None]]
 
 _REOPEN_MAX_SECONDS = 30.0
@@ -51,23 +41,15 @@ class Consumer:
         self,
         endpoint: Endpoint,
         *,
-        decoder: Decoder,
-        policy: RetryPolicy,
-        outcomes: Outcomes,
-        dispatcher: Dispatcher,
+        pipeline: Pipeline,
         prepare: Prepare,
-        replier: Replier | None = None,
-        throttle: Throttle | None = None,
+        metrics: QueueMetrics,
     ) -> None:
         self.endpoint = endpoint
-        self._throttle = throttle
-        self._decode = decoder
-        self._policy = policy
-        self._outcomes = outcomes
-        self._dispatch = dispatcher
+        self._pipeline = pipeline
+        # Re-declares the endpoint's queues on a fresh channel, before every (re)start.
         self._prepare = prepare
-        self._replier = replier
-        self._metrics: QueueMetrics = outcomes.metrics
+        self._metrics = metrics
         # prefetch already bounds what runs when it is not above the concurrency.
         self._sem = (
             asyncio.Semaphore(endpoint.concurrency)
@@ -122,9 +104,7 @@ class Consumer:
             self._channel, self._settler = channel, Settler(raw)
             raw.on_consumer_cancel_callbacks.add(self._on_cancel)
             channel.close_callbacks.add(self._on_channel_closed)
-            # A tag names its queue (`<queue>.<run>`): a delivery says where it came from.
-            run = uuid.uuid4().hex[:12]
-            tags = {f"{q}.{run}": q for q in self.endpoint.consumed_queues}
+            tags = consumer_tags(self.endpoint)
             for tag, queue in tags.items():
                 await raw.basic_consume(queue, self._on_message, no_ack=False, consumer_tag=tag)
         except BaseException:
@@ -178,8 +158,7 @@ class Consumer:
     async def _reopen_loop(self, connection: AbstractConnection) -> None:
         failures = 0
         while not self._stopping and not connection.is_closed and not self.alive:
-            delay = min(_REOPEN_MAX_SECONDS, 0.2 * 2**failures)
-            await asyncio.sleep(random.uniform(delay / 2, delay))
+            await asyncio.sleep(jittered_backoff(failures, _REOPEN_MAX_SECONDS))
             if self._stopping or connection.is_closed:
                 return
             try:
@@ -240,7 +219,7 @@ class Consumer:
                 await channel.close()
         self._channel = None
 
-    # -- the pipeline --------------------------------------------------------
+    # -- deliveries ----------------------------------------------------------
 
     async def _on_message(self, msg: DeliveredMessage) -> None:
         settler = self._settler
@@ -255,11 +234,12 @@ class Consumer:
         self._idle.clear()
         try:
             try:
+                lane = lane_of(msg, self.endpoint)
                 if self._sem is None:
-                    ok = await self._process(msg)
+                    ok = await self._pipeline.process(msg, lane)
                 else:
                     async with self._sem:
-                        ok = await self._process(msg)
+                        ok = await self._pipeline.process(msg, lane)
             except Exception:
                 # A bug in the runtime itself: requeue, and let the redelivery guard
                 # park the message if it keeps happening, rather than stall a slot.
@@ -279,109 +259,3 @@ class Consumer:
             self._tasks.discard(task)
             if not self._tasks:
                 self._idle.set()
-
-    async def _process(self, msg: DeliveredMessage) -> bool:
-        """Handle one delivery. True: ack it. False: requeue it (its retry or
-        parked copy could not be made durable)."""
-        headers = msg.header.properties.headers
-        try:
-            inbound = self._decode(headers, msg.body)
-        except Rejected as rejected:
-            return await self._reject(msg, rejected)
-        if inbound.deadline is not None and datetime.now(UTC) >= inbound.deadline:
-            log.info("dropping expired message", queue=self.endpoint.queue, id=inbound.envelope.id)
-            self._metrics.expired.inc()
-            return True
-        if self._replier is not None and not msg.header.properties.reply_to:
-            # Nobody can hear the answer: drop it (counted), never loop on it.
-            self._metrics.dropped.inc()
-            log.warning("dropping request without reply_to", queue=self.endpoint.queue)
-            return True
-        if self._throttle is not None:  # the endpoint's rate, across every replica
-            await self._throttle.admit()
-        CURRENT_MESSAGE.set(inbound.envelope)  # log lines carry the message's ids
-        with tracing.process_span(
-            inbound.envelope,
-            queue=self.endpoint.queue,
-            attempt=inbound.attempt,
-            rpc=self._replier is not None,
-            replayed=inbound.replayed,
-        ):
-            return await self._handle(msg, inbound)
-
-    async def _handle(self, msg: DeliveredMessage, inbound: Inbound) -> bool:
-        """Run the handler in the delivery's span; then reply, or retry or park."""
-        ctx = self._context(msg, inbound)
-        try:
-            result = await self._dispatch(inbound.payload, ctx)
-        except Exception as exc:
-            tracing.record_failure(exc)
-            if isinstance(exc, HandlerTimeout):
-                self._metrics.timed_out.inc()
-            if self._replier is not None:
-                await self._replier(msg, inbound.envelope, None, exc)
-                return True
-            return await self._failed(msg, inbound, exc)
-        if self._replier is not None:
-            await self._replier(msg, inbound.envelope, result, None)
-        return True
-
-    def _context(self, msg: DeliveredMessage, inbound: Inbound) -> MessageContext:
-        policy, now = self._policy, datetime.now(UTC)
-
-        def parks(exc: BaseException) -> bool:
-            decision = policy.decide(
-                exc,
-                attempt=inbound.attempt,
-                outage_retries=inbound.outage_retries,
-                first_failure=inbound.first_failure,
-                now=now,
-            )
-            return isinstance(decision, Park)
-
-        return MessageContext(
-            envelope=inbound.envelope,
-            queue=self.endpoint.queue,
-            attempt=inbound.attempt,
-            redelivered=bool(msg.delivery.redelivered),  # type: ignore[union-attr]
-            deadline=inbound.deadline,
-            session=None,
-            _publish=self._dispatch.publish,
-            replayed=inbound.replayed,
-            lane=self._lane(msg),
-            time_limit=self.endpoint.time_limit_seconds,
-            _last_attempt=policy.exhausted(inbound.attempt),
-            _parks=parks,
-        )
-
-    async def _reject(self, msg: DeliveredMessage, rejected: Rejected) -> bool:
-        """A delivery that cannot be handled: parked with its reason; an RPC caller
-        also gets an error reply when it can be reached."""
-        if self._replier is not None:
-            envelope = rejected.envelope or envelope_of(msg.header.properties.headers)
-            if envelope is not None and msg.header.properties.reply_to:
-                await self._replier(msg, envelope, None, rejected)
-        return await self._outcomes.park(
-            msg, rejected.envelope, rejected.fault, attempts=1, lane=self._lane(msg)
-        )
-
-    async def _failed(self, msg: DeliveredMessage, inbound: Inbound, exc: Exception) -> bool:
-        decision = self._policy.decide(
-            exc,
-            attempt=inbound.attempt,
-            outage_retries=inbound.outage_retries,
-            first_failure=inbound.first_failure,
-            now=datetime.now(UTC),
-        )
-        if isinstance(decision, Park):
-            fault = Fault.of(decision.reason, exc)
-            return await self._outcomes.park(
-                msg, inbound.envelope, fault, inbound.attempt, lane=self._lane(msg)
-            )
-        return await self._outcomes.retry(msg, inbound, decision, exc, lane=self._lane(msg))
-
-    def _lane(self, msg: DeliveredMessage) -> str:
-        """The queue a delivery came from (a fair endpoint consumes several)."""
-        tag = str(msg.delivery.consumer_tag)  # type: ignore[union-attr]
-        queue = tag.rpartition(".")[0]
-        return queue if queue in self.endpoint.consumed_queues else self.endpoint.queue

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from .fairness import H_LANE, fair_exchange, lane_queue, lanes
 from .topology import (
-    DELIVER,
-    DLX,
     BindingSpec,
     ExchangeSpec,
     QueueSpec,
     Topology,
-    deliver_routing_key,
-    parking_queue,
+    deliver_binding,
+    parking_lot_of,
     work_queue_arguments,
 )
 
@@ -43,7 +41,7 @@ def fair_endpoint_topology(
     args = work_queue_arguments(queue, queue_type="quorum", delivery_limit=delivery_limit)
     queues = [QueueSpec(queue, args)]
     bindings = [
-        BindingSpec(DELIVER, queue, deliver_routing_key(queue, levels)),
+        deliver_binding(queue, levels),
         BindingSpec(rest, queue, ""),
     ]
     bindings += [BindingSpec(exchange, fair, key, "exchange") for key in routing_keys]
@@ -53,9 +51,10 @@ def fair_endpoint_topology(
         queues.append(QueueSpec(name, dict(args)))
         match = (("x-match", "all"), (H_LANE, lane))
         bindings.append(BindingSpec(fair, name, "", arguments=match))
-        bindings.append(BindingSpec(DELIVER, name, deliver_routing_key(name, levels)))
-    queues.append(QueueSpec(parking_queue(queue), {"x-queue-type": "quorum"}))
-    bindings.append(BindingSpec(DLX, parking_queue(queue), queue))
+        bindings.append(deliver_binding(name, levels))
+    lot, feeds_lot = parking_lot_of(queue)
+    queues.append(lot)
+    bindings.append(feeds_lot)
     exchanges = (
         ExchangeSpec(fair, "headers", arguments=(("alternate-exchange", rest),)),
         ExchangeSpec(rest, "fanout"),

@@ -92,12 +92,7 @@ class Publisher:
             raise UnroutableMessage(
                 f"no queue bound on {exchange or '(default)'} for {routing_key!r}"
             ) from exc
-        except (
-            TimeoutError,
-            aiormq.exceptions.AMQPConnectionError,
-            aiormq.exceptions.ChannelInvalidStateError,
-            ConnectionError,
-        ) as exc:
+        except _UNAVAILABLE as exc:
             raise BrokerUnavailable(f"publish to {exchange} failed: {exc!r}") from exc
         if isinstance(confirmation, aiormq.spec.Basic.Nack):
             raise PublishNacked(f"broker nacked publish to {exchange} {routing_key!r}")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Awaitable, Callable
 
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractConnection
 
+from .backoff import jittered_backoff
 from .declare import TopologyConflict
 from .errors import BrokerUnavailable
 from .settings import BusSettings
@@ -127,9 +127,9 @@ class ConnectionSupervisor:
                 ):
                     with contextlib.suppress(Exception):
                         await connection.close()
-            delay = min(s.reconnect_max_seconds, 0.2 * 2 ** min(failures, 8))
+            delay = jittered_backoff(failures, s.reconnect_max_seconds)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), random.uniform(delay / 2, delay))
+                await asyncio.wait_for(self._stopping.wait(), delay)
 
 
 def _redact(url: str) -> str:

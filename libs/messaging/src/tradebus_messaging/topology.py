@@ -100,6 +100,17 @@ def deliver_routing_key(queue: str, levels: int) -> str:
     return "*." * levels + queue
 
 
+def deliver_binding(queue: str, levels: int) -> BindingSpec:
+    """Where the delay network hands `queue`'s delayed messages back to it."""
+    return BindingSpec(DELIVER, queue, deliver_routing_key(queue, levels))
+
+
+def parking_lot_of(parking_key: str) -> tuple[QueueSpec, BindingSpec]:
+    """The lot `<parking_key>.dlq` and the dead-letter binding that fills it."""
+    lot = parking_queue(parking_key)
+    return QueueSpec(lot, {"x-queue-type": "quorum"}), BindingSpec(DLX, lot, parking_key)
+
+
 def base_topology(levels: int) -> Topology:
     exchanges = [
         ExchangeSpec(COMMANDS, "direct"),
@@ -189,8 +200,9 @@ def endpoint_topology(
         args["x-expires"] = int(expires_ms)
     queues = [QueueSpec(queue, args)]
     bindings = [BindingSpec(exchange, queue, key) for key in routing_keys]
-    bindings.append(BindingSpec(DELIVER, queue, deliver_routing_key(queue, levels)))
+    bindings.append(deliver_binding(queue, levels))
     if dead_letter if parking_lot is None else parking_lot:
-        queues.append(QueueSpec(parking_queue(parking_key), {"x-queue-type": "quorum"}))
-        bindings.append(BindingSpec(DLX, parking_queue(parking_key), parking_key))
+        lot, feeds_lot = parking_lot_of(parking_key)
+        queues.append(lot)
+        bindings.append(feeds_lot)
     return Topology((), tuple(queues), tuple(bindings))

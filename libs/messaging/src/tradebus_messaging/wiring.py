@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aio_pika.abc import AbstractChannel
 
-from .consumer import Consumer, Replier
+from .consumer import Consumer
 from .declare import declare
 from .decode import Decoder
 from .dispatch import Dispatcher
 from .endpoint import Endpoint
 from .fair_topology import fair_endpoint_topology
 from .outcomes import Outcomes
+from .pipeline import Pipeline, Replier
 from .retry import RetryPolicy
 from .settings import BusSettings
 from .throttle import Throttle
@@ -65,16 +66,16 @@ def consumer_for(
         settings.max_body_bytes,
         settings.poison_redeliveries,
     )
-    return Consumer(
+    pipeline = Pipeline(
         endpoint,
         decoder=decoder,
         policy=policy,
         outcomes=outcomes,
         dispatcher=dispatcher,
-        prepare=prepare,
         replier=replier,
         throttle=throttle,
     )
+    return Consumer(endpoint, pipeline=pipeline, prepare=prepare, metrics=outcomes.metrics)
 
 
 async def unbind_direct(channel: AbstractChannel, endpoint: Endpoint) -> None:

@@ -13,9 +13,10 @@ from .errors import (
     DownstreamUnavailable,
 )
 from .settings import DownstreamSettings
-from .shared_limits import SharedLimits, Slot, rate_item
+from .shared_limits import Admission, RateLimitItem, SharedLimits, Slot, rate_item
 
 __all__ = [
+    "Admission",
     "CircuitBreaker",
     "CircuitOpen",
     "Downstream",
@@ -25,6 +26,7 @@ __all__ = [
     "DownstreamSettings",
     "DownstreamTimeout",
     "DownstreamUnavailable",
+    "RateLimitItem",
     "SharedLimits",
     "Slot",
     "State",

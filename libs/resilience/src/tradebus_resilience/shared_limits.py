@@ -4,12 +4,14 @@ store operators already run beside such platforms), in this process otherwise. W
 fails, the limits fall back to this replica's own counters instead of failing the work: a
 limit protects the platform, it must not take it down with it.
 
-Rates use the `limits` library: the sliding-window counter by default (two counters per
-key and window, one round trip, approximate at window edges), the moving window where a
-rate must never be exceeded (a log per key: for low rates such as an LLM's budget).
-In-flight budgets are a Redis sorted set per key: a member per holder, scored by when it
-expires, so a replica that dies holding slots gives them back by their deadline instead
-of leaking them."""
+Shared rates are a sliding-window counter (two counters per key, approximate at window
+edges) and in-flight budgets a sorted set per key, each a Lua script (`_limit_scripts`):
+one round trip per check, and one for an online call's rate and slot together (`admit`).
+Slots are given back without waiting (`release_soon`: off the caller's path, batched);
+every slot also ends with its hold, so a replica that dies holding slots leaks none.
+Where a rate must never be exceeded (`exact`, for low rates such as an LLM's budget), the
+`limits` library's moving window (a log per key) holds it instead. The in-process
+fallback uses the `limits` library's memory storage."""
 
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ from limits.aio.strategies import (
 from prometheus_client import Counter
 from redis.asyncio import Redis
 
+from . import _limit_scripts as scripts
+from . import sliding_rate
+from ._releases import PendingReleases
+
 log = structlog.get_logger(__name__)
 
 FALLBACKS = Counter(
@@ -39,20 +45,6 @@ FALLBACKS = Counter(
     "Limit checks answered by this replica's own counters because Redis failed.",
     ["limit"],
 )
-
-# KEYS[1]: the budget's sorted set. ARGV: limit, token, hold (ms).
-# The server's clock scores the members, so replicas' clocks never disagree about expiry.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-  return 1
-end
-return 0
-"""
 
 
 @functools.cache
@@ -66,11 +58,20 @@ def rate_item(rate_per_second: float, burst: int) -> RateLimitItem:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """One held in-flight slot; give it back with `SharedLimits.release`."""
+    """One held in-flight slot; give it back with `SharedLimits.release_soon`."""
 
     key: str
     token: str
     shared: bool  # held in Redis (else in this replica's counters)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An online call's two checks: `slot` when both passed; else `wait` > 0 when the
+    rate refused (seconds until it allows one more), 0 when the in-flight budget did."""
+
+    slot: Slot | None
+    wait: float = 0.0
 
 
 class SharedLimits:
@@ -93,18 +94,22 @@ class SharedLimits:
         self._local: RateLimiter = strategy(MemoryStorage())
         self._local_in_flight: Tally[str] = Tally()
         self._redis: Redis | None = None
-        self._shared: RateLimiter | None = None
+        self._exact_shared: RateLimiter | None = None
         if redis_url:
             self._redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            self._acquire = self._redis.register_script(_ACQUIRE)
-            storage: Storage = RedisStorage(
-                "async+" + redis_url,
-                implementation="redispy",
-                key_prefix=f"{prefix}:rate",
-                socket_timeout=0.5,
-                socket_connect_timeout=0.5,
-            )
-            self._shared = strategy(storage)
+            self._rate = self._redis.register_script(scripts.RATE)
+            self._in_flight = self._redis.register_script(scripts.IN_FLIGHT)
+            self._admit = self._redis.register_script(scripts.ADMIT)
+            self._releases = PendingReleases(self._redis)
+            if exact:
+                storage: Storage = RedisStorage(
+                    "async+" + redis_url,
+                    implementation="redispy",
+                    key_prefix=f"{prefix}:rate",
+                    socket_timeout=0.5,
+                    socket_connect_timeout=0.5,
+                )
+                self._exact_shared = MovingWindowRateLimiter(storage)
 
     @property
     def shared(self) -> bool:
@@ -112,9 +117,12 @@ class SharedLimits:
 
     async def rate(self, key: str, item: RateLimitItem) -> float:
         """Take one unit of `key`'s rate: 0 when allowed, else seconds to wait."""
-        if self._shared is not None and self._up():
+        if self._redis is not None and self._up():
             try:
-                return await self._take(self._shared, item, key)
+                if self._exact_shared is not None:
+                    return await self._take(self._exact_shared, item, key)
+                answer = await self._rate(keys=[self._rate_key(key, item)], args=_window(item))
+                return _rate_wait(item, answer)
             except Exception as exc:  # any Redis failure: degrade, never fail the request
                 self._fell_back("rate", exc)
         else:
@@ -124,27 +132,66 @@ class SharedLimits:
     async def acquire(self, scope: str, key: str, limit: int, hold: float) -> Slot | None:
         """A slot of `key`'s `scope` budget, held at most `hold` seconds (the call's
         deadline plus a margin), or None when `key` already has `limit` in flight."""
-        key = f"{self._prefix}:inflight:{scope}:{key}"
+        budget = self._budget_key(scope, key)
         token = uuid.uuid4().hex
         if self._redis is not None and self._up():
             try:
-                hold_ms = max(1, math.ceil(hold * 1000))
-                got = await self._acquire(keys=[key], args=[limit, token, hold_ms])
-                return Slot(key, token, shared=True) if got == 1 else None
+                riding = self._releases.riding(budget)
+                got = await self._in_flight(keys=[budget], args=[limit, token, _ms(hold), *riding])
+                self._releases.removed(budget, riding)
+                return Slot(budget, token, shared=True) if got == 1 else None
             except Exception as exc:
                 self._fell_back("in_flight", exc)
         else:
             self._count_fallback("in_flight")
-        if self._local_in_flight[key] >= limit:
-            return None
-        self._local_in_flight[key] += 1
-        return Slot(key, token, shared=False)
+        return self._take_local_slot(budget, token, limit)
+
+    async def admit(
+        self, subject: str, item: RateLimitItem, scope: str, limit: int, hold: float
+    ) -> Admission:
+        """One unit of `subject`'s rate, then a slot of its `scope` budget (as `rate`
+        followed by `acquire`), in one round trip."""
+        if self._redis is None or self._exact_shared is not None or not self._up():
+            wait = await self.rate(subject, item)
+            if wait > 0:
+                return Admission(None, wait)
+            return Admission(await self.acquire(scope, subject, limit, hold))
+        budget = self._budget_key(scope, subject)
+        token = uuid.uuid4().hex
+        riding = self._releases.riding(budget)
+        try:
+            answer = await self._admit(
+                keys=[self._rate_key(subject, item), budget],
+                args=[*_window(item), limit, token, _ms(hold), *riding],
+            )
+        except Exception as exc:
+            self._fell_back("admit", exc)
+            wait = await self._take(self._local, item, subject)
+            if wait > 0:
+                return Admission(None, wait)
+            return Admission(self._take_local_slot(budget, token, limit))
+        if answer[0] != 0:  # the script got past the rate: the riding tokens are removed
+            self._releases.removed(budget, riding)
+        if answer[0] == 1:
+            return Admission(Slot(budget, token, shared=True))
+        if answer[0] == 2:
+            return Admission(None)
+        return Admission(None, _rate_wait(item, answer))
+
+    def release_soon(self, slot: Slot) -> None:
+        """Give `slot` back without waiting: a shared slot's removal rides along with
+        this replica's next take of the budget, or leaves within milliseconds with the
+        other removals no take carried (`_releases`)."""
+        if not slot.shared:
+            self._release_local(slot)
+            return
+        assert self._redis is not None
+        self._releases.add(slot.key, slot.token)
 
     async def release(self, slot: Slot) -> None:
+        """Give `slot` back and wait until Redis has it."""
         if not slot.shared:
-            self._local_in_flight[slot.key] -= 1
-            if self._local_in_flight[slot.key] <= 0:
-                del self._local_in_flight[slot.key]
+            self._release_local(slot)
             return
         assert self._redis is not None
         try:
@@ -152,14 +199,39 @@ class SharedLimits:
         except Exception as exc:  # the slot expires at its deadline instead
             log.warning("in-flight slot not released; it expires", error=str(exc))
 
+    async def flush_releases(self) -> None:
+        """Send the removals `release_soon` has pending and wait for them (shutdown; and
+        tests, which cannot wait on a timer)."""
+        if self._redis is not None:
+            await self._releases.drain()
+
     async def close(self) -> None:
         if self._redis is not None:
+            await self._releases.drain()
             await self._redis.aclose()
-        if self._shared is not None:
-            storage: Any = self._shared.storage
+        if self._exact_shared is not None:
+            storage: Any = self._exact_shared.storage
             close = getattr(storage, "close", None)
             if close is not None:
                 await close()
+
+    def _rate_key(self, subject: str, item: RateLimitItem) -> str:
+        # The limit and window are part of the key, so a changed setting starts afresh.
+        return f"{self._prefix}:rate:{subject}:{item.amount}/{item.get_expiry()}"
+
+    def _budget_key(self, scope: str, key: str) -> str:
+        return f"{self._prefix}:inflight:{scope}:{key}"
+
+    def _take_local_slot(self, budget: str, token: str, limit: int) -> Slot | None:
+        if self._local_in_flight[budget] >= limit:
+            return None
+        self._local_in_flight[budget] += 1
+        return Slot(budget, token, shared=False)
+
+    def _release_local(self, slot: Slot) -> None:
+        self._local_in_flight[slot.key] -= 1
+        if self._local_in_flight[slot.key] <= 0:
+            del self._local_in_flight[slot.key]
 
     @staticmethod
     async def _take(limiter: RateLimiter, item: RateLimitItem, key: str) -> float:
@@ -184,3 +256,20 @@ class SharedLimits:
             error=str(exc),
             retry_in_seconds=self._retry_after,
         )
+
+
+def _window(item: RateLimitItem) -> tuple[int, int]:
+    return item.amount, item.get_expiry() * 1000
+
+
+def _ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _rate_wait(item: RateLimitItem, answer: list[Any]) -> float:
+    """0 for a unit taken ({1}), else the wait of the script's refusal."""
+    if answer[0] != 0:
+        return 0.0
+    _, count, previous, elapsed = (int(v) for v in answer)
+    limit, window_ms = _window(item)
+    return sliding_rate.wait_seconds(limit, window_ms, count, previous, elapsed)

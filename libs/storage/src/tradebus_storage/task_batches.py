@@ -5,6 +5,8 @@ collection). How a parent's status follows from these counts is `batch_flow.py`.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +14,15 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .task_model import ACTIVE, S, Task, task_document
 
 BATCH_KIND = "rag.batch"
+# Transactions that conflicted (the same Idempotency-Key sent at once: both insert the
+# same unique key) are tried again this many times, after a short jittered pause.
+CONFLICT_ATTEMPTS = 8
+CONFLICT_PAUSE_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,8 @@ class TaskBatches:
         idempotency_key: str | None = None,
     ) -> tuple[Task, bool]:
         """The parent and every child `(task id, params)`, queued, in one transaction;
-        for a repeated idempotency key the existing parent and False (nothing written)."""
+        for a repeated idempotency key the existing parent and False (nothing written),
+        also when the same key arrives at once several times."""
         parent = task_document(
             tenant_id=tenant_id,
             kind=BATCH_KIND,
@@ -101,27 +108,32 @@ class TaskBatches:
             )
             for child_id, child_params in children
         ]
-        client = self._c.database.client
-        try:
-            async with client.start_session() as session:  # noqa: SIM117 (needs session)
-                async with await session.start_transaction():
-                    await self._c.insert_one(parent, session=session)
-                    await self._c.insert_many(docs, session=session)
-        except DuplicateKeyError:
-            existing = await self._c.find_one(
-                {"tenant_id": tenant_id, "idempotency_key": idempotency_key}
-            )
-            if existing is None:  # raced with a TTL expiry; try once more
-                return await self.create_batch(
-                    tenant_id=tenant_id,
-                    task_id=task_id,
-                    children=children,
-                    child_kind=child_kind,
-                    params=params,
-                    idempotency_key=idempotency_key,
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                await self._insert_batch(parent, docs)
+                return Task.from_doc(parent), True
+            except DuplicateKeyError:
+                pass  # the key's batch exists, unless it expired meanwhile: try again
+            except PyMongoError as exc:
+                last = attempt == CONFLICT_ATTEMPTS - 1
+                if not exc.has_error_label("TransientTransactionError") or last:
+                    raise
+            if idempotency_key is not None:
+                existing = await self._c.find_one(
+                    {"tenant_id": tenant_id, "idempotency_key": idempotency_key}
                 )
-            return Task.from_doc(existing), False
-        return Task.from_doc(parent), True
+                if existing is not None:
+                    return Task.from_doc(existing), False
+            # the conflicting transaction has not committed (or was aborted) yet
+            await asyncio.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * 2**attempt))
+        raise RuntimeError("unreachable: the last attempt raised")  # pragma: no cover
+
+    async def _insert_batch(self, parent: dict[str, Any], children: list[dict[str, Any]]) -> None:
+        client = self._c.database.client
+        async with client.start_session() as session:  # noqa: SIM117 (needs session)
+            async with await session.start_transaction():
+                await self._c.insert_one(parent, session=session)
+                await self._c.insert_many(children, session=session)
 
     async def child_counts(self, parent: Task) -> ChildCounts:
         pipeline: list[dict[str, Any]] = [

@@ -1,3 +1,5 @@
+import gc
+
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -16,5 +18,10 @@ if __name__ == "__main__":
     if telemetry.provider is not None:
         tracing.instrument(api, telemetry.provider)
         app = tracing.flushed_at_shutdown(api, telemetry)  # the last requests' spans too
+    # What the imports and the app built lives as long as the process: out of the
+    # collector's sight, a full collection walks only what requests create (a ~100 ms
+    # pause otherwise, every few ten thousand requests: the p99 of every call waiting).
+    gc.collect()
+    gc.freeze()
     # uvicorn handles SIGTERM: stops accepting, finishes requests, runs the lifespan exit.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

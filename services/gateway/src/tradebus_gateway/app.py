@@ -180,6 +180,11 @@ def create_app(
     errors.install(app)
     app.add_middleware(RequestMetrics, exclude={"/healthz", "/readyz", "/metrics"})
     openapi.install(app)
+    # The online routes first: routes are matched in order, each one tried costs every
+    # request behind it, and these are the ones a person waits on.
+    app.include_router(dealbrain.router)
+    app.include_router(shadowhunter.hunt_router)
+    app.include_router(shadowhunter.nexus_router)
     app.include_router(health.router)
     app.include_router(contract.router)
     app.include_router(documents.router)
@@ -187,9 +192,6 @@ def create_app(
     app.include_router(document_routes.router)
     app.include_router(tasks.router)
     app.include_router(webhooks.router)
-    app.include_router(dealbrain.router)
-    app.include_router(shadowhunter.hunt_router)
-    app.include_router(shadowhunter.nexus_router)
     app.include_router(quality.router)
     # The schedules the notifier runs (the same TRADEBUS_SCHEDULES), shown read-only.
     app.state.schedules = schedule_settings or ScheduleSettings()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from tradebus_contracts import IngestDocument, TextSource, UploadSource, UrlSource
 from tradebus_messaging import Bus
@@ -20,34 +20,47 @@ from .submission import INGEST_KIND, publish_command
 PUBLISH_CONCURRENCY = 16
 
 
+class BatchItem(NamedTuple):
+    title: str
+    source: TextSource | UploadSource | UrlSource
+    metadata: dict[str, str]
+    priority: str = "normal"  # its lane; recorded on its task, so a re-publish keeps it
+
+
 async def submit_batch(
     *,
     tasks: TaskRepository,
     bus: Bus,
     tenant_id: str,
-    documents: Sequence[tuple[str, TextSource | UploadSource | UrlSource, dict[str, str]]],
+    documents: Sequence[BatchItem],
     idempotency_key: str | None,
 ) -> tuple[Task, bool]:
-    """`documents` are (title, source, metadata). For a repeated idempotency key the
-    first batch and False (nothing recorded or published)."""
+    """Each child records its priority as a single document does. For a repeated
+    idempotency key the first batch and False (nothing recorded or published)."""
     commands = [
-        IngestDocument(
-            task_id=new_task_id(),
-            tenant_id=tenant_id,
-            document_id=uuid.uuid4().hex,
-            title=title,
-            source=source,
-            metadata=metadata,
+        (
+            IngestDocument(
+                task_id=new_task_id(),
+                tenant_id=tenant_id,
+                document_id=uuid.uuid4().hex,
+                title=item.title,
+                source=item.source,
+                metadata=item.metadata,
+            ),
+            item.priority,
         )
-        for title, source, metadata in documents
+        for item in documents
     ]
     parent, created = await tasks.create_batch(
         tenant_id=tenant_id,
         task_id=new_task_id(),
-        children=[(c.task_id, {"command": c.model_dump(mode="json")}) for c in commands],
+        children=[
+            (c.task_id, {"command": c.model_dump(mode="json"), "priority": priority})
+            for c, priority in commands
+        ],
         child_kind=INGEST_KIND,
         params={
-            "documents": [{"task_id": c.task_id, "document_id": c.document_id} for c in commands]
+            "documents": [{"task_id": c.task_id, "document_id": c.document_id} for c, _ in commands]
         },
         idempotency_key=idempotency_key,
     )
@@ -55,11 +68,11 @@ async def submit_batch(
         return parent, False
     gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
-    async def publish(command: IngestDocument) -> None:
-        async with gate:
-            await publish_command(bus, tasks, command)  # a failure is left for the watchdog
+    async def publish(command: IngestDocument, priority: str) -> None:
+        async with gate:  # a failure is left for the watchdog
+            await publish_command(bus, tasks, command, priority=priority)
 
-    await asyncio.gather(*(publish(c) for c in commands))
+    await asyncio.gather(*(publish(c, p) for c, p in commands))
     # The parent is published through its children: the watchdog's lost-publish queries
     # must not take it for a command of its own.
     await tasks.mark_published(tenant_id, parent.id)

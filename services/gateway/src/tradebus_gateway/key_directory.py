@@ -60,6 +60,13 @@ class KeyDirectory:
     async def ensure_indexes(self) -> None:
         await self._keys.create_index([("created_at", ASCENDING)])
 
+    def cached(self, api_key: str) -> Principal | None:
+        """The key's principal from a fresh snapshot, with no await: None when the key is
+        not in it or the snapshot is due for reload (then `resolve` it)."""
+        if self._loaded_at is None or self._clock() - self._loaded_at >= self._refresh:
+            return None
+        return self._principals.get(digest(api_key))
+
     async def resolve(self, api_key: str) -> Principal | None:
         await self._fresh()
         key_id = digest(api_key)

@@ -1,6 +1,6 @@
 """Online calls: one RPC on a client's behalf, under the endpoint's in-flight budgets (this
-replica's, and the tenant's across every replica) and deadline, with the runtime's
-failures turned into HTTP answers."""
+replica's, and the tenant's across every replica), the tenant's request rate and the
+endpoint's deadline, with the runtime's failures turned into HTTP answers."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from tradebus_resilience import SharedLimits, Slot
 from .errors import ApiError
 from .limits import InFlightBudget
 from .settings import GatewaySettings
+from .tenant_rate import rate_limited, tenant_rate
 
 log = structlog.get_logger(__name__)
 
 CALLS = Counter(
     "tradebus_gateway_online_calls_total",
     "Online RPC calls by endpoint and outcome "
-    "(ok, busy, tenant_busy, deadline, unavailable, invalid, remote_retryable, remote_error).",
+    "(ok, busy, rate_limited, tenant_busy, deadline, unavailable, invalid, "
+    "remote_retryable, remote_error).",
     ["endpoint", "outcome"],
 )
 IN_FLIGHT = Gauge(
@@ -104,17 +106,18 @@ async def call(
         raise ApiError(429, "overloaded", message, headers=busy)
     slot: Slot | None = None
     try:
-        # Held at most the deadline plus a margin: a replica that dies holding it frees it.
-        slot = await endpoint.limits.acquire(
-            endpoint.name, tenant_id, endpoint.tenant_limit, hold=timeout + 5
+        # The tenant's rate and its slot in one round trip. The slot is held at most the
+        # deadline plus a margin: a replica that dies holding it frees it.
+        admission = await endpoint.limits.admit(
+            tenant_id,
+            tenant_rate(settings),
+            endpoint.name,
+            endpoint.tenant_limit,
+            hold=timeout + 5,
         )
-        if slot is None:
-            CALLS.labels(endpoint.name, "tenant_busy").inc()
-            message = (
-                f"this tenant has {endpoint.tenant_limit} {endpoint.name} requests in "
-                "flight already; retry later"
-            )
-            raise ApiError(429, "tenant_overloaded", message, headers=busy)
+        if admission.slot is None:
+            raise _refusal(endpoint, admission.wait, settings, correlation, busy)
+        slot = admission.slot
         reply = await bus.request(
             payload,
             timeout=timeout,
@@ -143,7 +146,7 @@ async def call(
     finally:
         endpoint.budget.release()
         if slot is not None:
-            await endpoint.limits.release(slot)
+            endpoint.limits.release_soon(slot)  # off the answer's path
     if not isinstance(reply, reply_type):
         CALLS.labels(endpoint.name, "remote_error").inc()
         raise ApiError(
@@ -154,6 +157,24 @@ async def call(
         )
     CALLS.labels(endpoint.name, "ok").inc()
     return reply
+
+
+def _refusal(
+    endpoint: OnlineEndpoint,
+    wait: float,
+    settings: GatewaySettings,
+    correlation: dict[str, str],
+    busy: dict[str, str],
+) -> ApiError:
+    if wait > 0:
+        CALLS.labels(endpoint.name, "rate_limited").inc()
+        return rate_limited(settings, wait, correlation)
+    CALLS.labels(endpoint.name, "tenant_busy").inc()
+    message = (
+        f"this tenant has {endpoint.tenant_limit} {endpoint.name} requests in "
+        "flight already; retry later"
+    )
+    return ApiError(429, "tenant_overloaded", message, headers=busy)
 
 
 def http_error(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,9 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, *, exclude: Iterable[str] = ()) -> None:
         self.app = app
         self.exclude = frozenset(exclude)
+        # The series by (method, route, status): `labels()` costs a lock and a tuple
+        # per call; the set of series is bounded by the routes, so they are kept.
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +50,13 @@ class RequestMetrics:
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
             if route not in self.exclude:
-                method = scope.get("method", "GET")
-                REQUEST_SECONDS.labels(
-                    method if method in METHODS else "OTHER", route, str(status)
-                ).observe(time.perf_counter() - started)
+                self._series_of(scope.get("method", "GET"), route, status).observe(
+                    time.perf_counter() - started
+                )
+
+    def _series_of(self, method: str, route: str, status: int) -> Any:
+        key = (method if method in METHODS else "OTHER", route, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = REQUEST_SECONDS.labels(key[0], route, str(status))
+        return series

@@ -128,6 +128,9 @@ class GatewaySettings(BaseSettings):
         ]
     )
     operator_parking_scan: int = Field(1000, ge=1, le=100_000)
+    # One replay call sends back at most this many messages (a lot of a million must not
+    # flood its queue in one click); the answer says when more are left to replay.
+    operator_replay_limit: int = Field(1000, ge=1, le=100_000)
 
     # Webhooks: subscriptions per tenant, and how long the previous signing secret keeps
     # signing alongside a rotated one (receivers switch over in that window).

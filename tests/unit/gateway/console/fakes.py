@@ -39,6 +39,18 @@ class FakeCollection:
     async def delete_one(self, query: dict[str, Any]) -> None:
         self.docs.pop(query["_id"], None)
 
+    async def update_one(
+        self, query: dict[str, Any], update: dict[str, Any], *, upsert: bool = False
+    ) -> None:
+        """`$inc` and `$setOnInsert` by `_id`: what the login throttle writes."""
+        doc = self.docs.get(query["_id"])
+        if doc is None:
+            if not upsert:
+                return
+            doc = self.docs[query["_id"]] = {"_id": query["_id"], **update.get("$setOnInsert", {})}
+        for name, by in update.get("$inc", {}).items():
+            doc[name] = doc.get(name, 0) + by
+
 
 class FakeDb:
     def __init__(self) -> None:

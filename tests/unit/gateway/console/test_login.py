@@ -62,10 +62,13 @@ async def test_pages_without_a_session_go_to_login_and_polls_redirect_the_page(
     console: tuple[httpx.AsyncClient, FakeDb],
 ) -> None:
     client, _ = console
-    page = await client.get("/console/tasks")
-    assert page.status_code == 303 and page.headers["location"] == "/console/login"
+    page = await client.get("/console/tasks", params={"status": "failed"})
+    assert page.status_code == 303
+    assert page.headers["location"] == "/console/login?next=%2Fconsole%2Ftasks%3Fstatus%3Dfailed"
     poll = await client.get("/console/tasks", headers={"HX-Request": "true"})
-    assert poll.headers["HX-Redirect"] == "/console/login"
+    # 401: the page's poller stops (console.js); htmx follows the redirect
+    assert poll.status_code == 401
+    assert poll.headers["HX-Redirect"] == "/console/login?next=%2Fconsole%2Ftasks"
 
 
 async def test_a_revoked_key_ends_the_session(
@@ -75,8 +78,78 @@ async def test_a_revoked_key_ends_the_session(
     await login(client, OPERATOR_KEY)
     api.revoked = True
     answer = await client.get("/console/overview")
-    assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/console/login")
     assert db["console_sessions"].docs == {}
+
+
+async def test_login_returns_to_the_page_asked_for_and_only_to_a_console_page(
+    console: tuple[httpx.AsyncClient, FakeDb],
+) -> None:
+    client, _ = console
+    form = await client.get("/console/login", params={"next": "/console/tasks/t-1"})
+    assert 'name="next" value="/console/tasks/t-1"' in form.text
+    answer = await client.post(
+        "/console/login",
+        data={
+            "api_key": OPERATOR_KEY,
+            "csrf_token": token_of(form.text),
+            "next": "/console/tasks/t-1",
+        },
+    )
+    assert answer.headers["location"] == "/console/tasks/t-1"
+    hostile = (
+        "https://evil.example/",
+        "//evil.example/console/",
+        "/\\evil.example",
+        "/console/\\..\\x",
+        "/console/\tx",
+        "javascript:alert(1)",
+        "/console/logout",
+    )
+    for target in hostile:
+        client.cookies.clear()
+        form = await client.get("/console/login", params={"next": target})
+        assert 'name="next"' not in form.text, target
+        again = await client.post(
+            "/console/login",
+            data={"api_key": OPERATOR_KEY, "csrf_token": token_of(form.text), "next": target},
+        )
+        assert again.headers["location"] == "/console/overview", target
+
+
+async def test_a_login_ends_the_session_the_browser_came_with(
+    console: tuple[httpx.AsyncClient, FakeDb],
+) -> None:
+    client, db = console
+    await login(client, OPERATOR_KEY)
+    planted = client.cookies[SESSION_COOKIE]
+    client.cookies.clear()
+    page = await client.get("/console/login")
+    client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local", path="/console")
+    answer = await client.post(
+        "/console/login", data={"api_key": OPERATOR_KEY, "csrf_token": token_of(page.text)}
+    )
+    assert answer.status_code == 303 and answer.cookies[SESSION_COOKIE] != planted
+    assert len(db["console_sessions"].docs) == 1  # the planted one is gone
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local", path="/console")
+    assert (await client.get("/console/overview")).status_code == 303
+
+
+async def test_failed_logins_are_throttled_per_client_and_audited_once(
+    console: tuple[httpx.AsyncClient, FakeDb],
+) -> None:
+    client, db = console
+    for _ in range(10):
+        assert (await login(client, "tb_guess_" + "x")).status_code == 401
+    throttled = await login(client, "tb_another_guess")
+    assert throttled.status_code == 429 and "Too many failed logins" in throttled.text
+    assert int(throttled.headers["retry-after"]) > 0
+    # the right key waits too: the client address is closed for the window
+    assert (await login(client, OPERATOR_KEY)).status_code == 429
+    records = [r for r in db["audit"].docs.values() if r["details"].get("reason") == "throttled"]
+    assert len(records) == 1 and records[0]["outcome"] == "refused"
 
 
 async def test_logout_ends_the_session_and_is_audited(

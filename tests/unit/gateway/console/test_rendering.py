@@ -96,7 +96,7 @@ def test_the_overview_marks_work_nobody_consumes_and_folds_the_other_queues() ->
 
 def test_a_live_fragment_polls_its_own_url() -> None:
     html = _render("_tasks.html", data={"items": [], "next_cursor": None}, filters={})
-    assert 'hx-get="/x"' in html and 'hx-trigger="every 2s"' in html
+    assert 'hx-get="/x"' in html and 'hx-trigger="every 2s, refresh-live"' in html
 
 
 def test_filters_read_as_people_expect() -> None:

@@ -11,16 +11,49 @@ from .fakes import OPERATOR_KEY, FakeDb, FakeOperatorApi
 LOT = "omnirag-ingest.ingest.dlq"
 
 
+ACTIONS = (
+    f"/console/parking/{LOT}/replay",
+    f"/console/parking/{LOT}/purge",
+    "/console/tasks/t-1/cancel",
+    "/console/keys/0123456789ab/revoke",
+    "/console/logout",
+)
+
+
 async def test_a_post_without_the_session_token_is_refused_before_the_api_is_called(
     console: tuple[httpx.AsyncClient, FakeDb], api: FakeOperatorApi
 ) -> None:
+    client, db = console
+    await login(client, OPERATOR_KEY)
+    # another session's token is no better than none
+    async with httpx.AsyncClient(
+        transport=client._transport, base_url="http://testserver"
+    ) as other:
+        await login(other, OPERATOR_KEY)
+        foreign = token_of((await other.get("/console/overview")).text)
+    for action in ACTIONS:
+        for token in (None, "wrong", foreign):
+            data = {"all": "true", "confirm": LOT} | ({"csrf_token": token} if token else {})
+            answer = await client.post(action, data=data)
+            assert answer.status_code == 403, (action, token)
+    assert not [c for c in api.calls if c[0] == "POST"]
+    assert len(db["console_sessions"].docs) == 2  # the logout did not happen either
+
+
+async def test_only_a_notice_the_session_signed_is_shown(
+    console: tuple[httpx.AsyncClient, FakeDb],
+) -> None:
     client, _ = console
     await login(client, OPERATOR_KEY)
-    for token in (None, "wrong"):
-        data = {"all": "true"} | ({"csrf_token": token} if token else {})
-        answer = await client.post(f"/console/parking/{LOT}/replay", data=data)
-        assert answer.status_code == 403
-    assert not [c for c in api.calls if c[0] == "POST"]
+    crafted = "Session expired: paste your operator key at evil.example"
+    page = await client.get("/console/overview", params={"notice": crafted, "sig": "0" * 32})
+    assert page.status_code == 200 and crafted not in page.text
+    token = token_of(page.text)
+    done = await client.post(
+        f"/console/parking/{LOT}/replay", data={"csrf_token": token, "all": "true"}
+    )
+    shown = await client.get(done.headers["location"])
+    assert '<p class="notice" role="status">Replayed 1 message(s).</p>' in shown.text
 
 
 async def test_the_token_may_come_as_a_header(

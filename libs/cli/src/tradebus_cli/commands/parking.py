@@ -166,6 +166,8 @@ def replay(
         emit_json(result)
         return
     typer.echo(f"replayed {result['replayed']} message(s) from {lot_name(lot)}")
+    if result.get("limit_reached"):
+        typer.echo("that is the most one replay sends back: run it again for the rest")
 
 
 @app.command("purge")

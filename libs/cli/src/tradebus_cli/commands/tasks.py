@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..client import ApiClient
 from ..errors import ApiError, CliError, reported
-from ..output import console, emit_json, emit_json_line, next_page, show, table
+from ..output import console, emit_json, emit_json_line, next_page, safe, show, table
 from ..session import session
 
 app = typer.Typer(help="List, show, watch, cancel and delete tasks.", no_args_is_help=True)
@@ -137,7 +137,7 @@ def show_(ctx: typer.Context, task_id: str, as_json: bool = JSON) -> None:
             )
         )
     if task.get("result") is not None:
-        out.print(f"result: {task['result']}")
+        out.print(f"result: {safe(str(task['result']))}")
 
 
 @app.command("watch")

@@ -20,11 +20,12 @@ from ..errors import ApiError
 from ..state import GatewayState
 from .batch_models import BatchIn, FileDocument
 from .documents import CONTENT_TYPES, discard, store_inline
-from .intake import FORM_OVERHEAD_BYTES, invalid, read_body, read_form, too_large
+from .intake import FORM_OVERHEAD_BYTES, form_priority, invalid, read_body, read_form, too_large
+from .models import Priority
 
 Source = TextSource | UploadSource | UrlSource
 _FILE_DOCUMENTS: TypeAdapter[list[FileDocument]] = TypeAdapter(list[FileDocument])
-FORM_FIELDS = frozenset({"file", "documents"})
+FORM_FIELDS = frozenset({"file", "documents", "priority"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class BatchDocument:
     title: str
     source: Source
     metadata: dict[str, str]
+    priority: Priority = Priority.NORMAL
 
 
 def _too_many(limit: int) -> ApiError:
@@ -63,7 +65,8 @@ async def store_json(batch: BatchIn, state: GatewayState, tenant_id: str) -> lis
                 source = UrlSource(url=str(document.url))
             else:
                 source = await store_inline(document.text, state, tenant_id)
-            stored.append(BatchDocument(document.title, source, document.metadata))
+            priority = batch.priority_of(document)
+            stored.append(BatchDocument(document.title, source, document.metadata, priority))
     except BaseException:
         await discard_all(state, stored)
         raise
@@ -81,12 +84,15 @@ async def parse_form(request: Request, state: GatewayState) -> FormData:
 
 
 async def store_form(form: FormData, state: GatewayState, tenant_id: str) -> list[BatchDocument]:
-    """Every file checked (type, size, not empty) before any is stored."""
-    limit = state.settings.max_upload_bytes
+    """Every file checked (type, size, not empty) and the files' bytes in all (the
+    body's bound leaves room for the framing) before any is stored."""
+    limit, batch_limit = state.settings.max_upload_bytes, state.settings.max_batch_bytes
+    total = 0
     files = form.getlist("file")
     if not files or not all(isinstance(f, UploadFile) for f in files):
         raise ApiError(422, "invalid_request", "file: give one or more files")
     described = _file_documents(form.getlist("documents"), len(files))
+    priority = _form_priority(form.getlist("priority"))
     read: list[tuple[UploadFile, str, bytes]] = []
     for upload in files:
         assert isinstance(upload, UploadFile)
@@ -99,6 +105,9 @@ async def store_form(form: FormData, state: GatewayState, tenant_id: str) -> lis
             raise too_large(limit, f"file {len(read)}")
         if not data:
             raise ApiError(422, "invalid_request", f"file {len(read)}: the upload is empty")
+        total += len(data)
+        if total > batch_limit:
+            raise too_large(batch_limit, "the batch's files")
         read.append((upload, fmt, data))
     stored: list[BatchDocument] = []
     try:
@@ -112,7 +121,7 @@ async def store_form(form: FormData, state: GatewayState, tenant_id: str) -> lis
             )
             about = described[index] if index < len(described) else FileDocument()
             title = about.title or (upload.filename or "untitled")[:500]
-            stored.append(BatchDocument(title, source, about.metadata))
+            stored.append(BatchDocument(title, source, about.metadata, priority))
     except BaseException:
         await discard_all(state, stored)
         raise
@@ -125,16 +134,22 @@ def _file_documents(parts: list[str | UploadFile], files: int) -> list[FileDocum
     if len(parts) > 1 or isinstance(parts[0], UploadFile):
         raise ApiError(422, "invalid_request", "documents: one text field holding a JSON array")
     try:
-        described = _FILE_DOCUMENTS.validate_python(json.loads(parts[0]))
+        raw = json.loads(parts[0])
     except json.JSONDecodeError as exc:
         raise ApiError(422, "invalid_request", "documents: not valid JSON") from exc
+    # Counted before validating: a long array of `{}` is refused at once.
+    if isinstance(raw, list) and len(raw) > files:
+        raise ApiError(422, "invalid_request", f"documents: {len(raw)} items for {files} files")
+    try:
+        return _FILE_DOCUMENTS.validate_python(raw)
     except ValidationError as exc:
         raise invalid(exc, "documents") from exc
-    if len(described) > files:
-        raise ApiError(
-            422, "invalid_request", f"documents: {len(described)} items for {files} files"
-        )
-    return described
+
+
+def _form_priority(parts: list[str | UploadFile]) -> Priority:
+    if len(parts) > 1:
+        raise ApiError(422, "invalid_request", "priority: give it once")
+    return form_priority(parts[0] if parts else None)
 
 
 async def discard_all(state: GatewayState, documents: list[BatchDocument]) -> None:

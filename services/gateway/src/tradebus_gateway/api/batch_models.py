@@ -8,17 +8,42 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tradebus_contracts import TaskStatus
 
-from .models import METADATA_SCHEMA, DocumentIn, Metadata
+from .models import (
+    METADATA_SCHEMA,
+    PRIORITY_DESCRIPTION,
+    DocumentIn,
+    Metadata,
+    Priority,
+    PriorityField,
+)
 
 # The most any deployment may allow (the settings' bound); the OpenAPI document states
 # the deployment's own `max_batch_documents`.
 BATCH_DOCUMENTS_CAP = 10_000
 
 
+BATCH_PRIORITY_DESCRIPTION = (
+    f"Every document's, unless the document gives its own. {PRIORITY_DESCRIPTION}"
+)
+DOCUMENT_PRIORITY_DESCRIPTION = "This document's; defaults to the batch's `priority`."
+PRIORITY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "enum": [p.value for p in Priority],
+    "default": Priority.NORMAL.value,
+}
+
+
 class BatchIn(BaseModel):
     """Documents as for `POST /v1/rag/documents`, each inline (`text`) or by `url`."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt `priorty` is an error, not normal
+
     documents: list[DocumentIn] = Field(..., min_length=1, max_length=BATCH_DOCUMENTS_CAP)
+    priority: PriorityField = Field(Priority.NORMAL, description=BATCH_PRIORITY_DESCRIPTION)
+
+    def priority_of(self, document: DocumentIn) -> Priority:
+        """A document's own `priority` when it gives one, else the batch's."""
+        return document.priority if "priority" in document.model_fields_set else self.priority
 
 
 class FileDocument(BaseModel):
@@ -48,7 +73,17 @@ def json_body_schema(max_documents: int) -> dict[str, Any]:
     schema = BatchIn.model_json_schema()
     documents = schema["properties"]["documents"]
     documents["maxItems"] = max_documents
-    documents["items"] = DocumentIn.model_json_schema()  # inline: no $defs to resolve
+    item = DocumentIn.model_json_schema()  # inline: no $defs to resolve
+    item["properties"]["priority"] = {
+        "type": "string",
+        "enum": PRIORITY_SCHEMA["enum"],
+        "description": DOCUMENT_PRIORITY_DESCRIPTION,
+    }
+    documents["items"] = item
+    schema["properties"]["priority"] = {
+        **PRIORITY_SCHEMA,
+        "description": BATCH_PRIORITY_DESCRIPTION,
+    }
     schema.pop("$defs", None)
     return schema
 
@@ -82,5 +117,6 @@ def form_body_schema(max_documents: int) -> dict[str, Any]:
                 "defaults to the file name). Shorter than the files: the rest take the "
                 "defaults; longer: refused.",
             },
+            "priority": {**PRIORITY_SCHEMA, "description": f"Every file's. {PRIORITY_DESCRIPTION}"},
         },
     }

@@ -3,7 +3,7 @@ before answering, show its children by status, cancel every unfinished child."""
 
 from __future__ import annotations
 
-from tradebus_contracts import TaskStatusChanged
+from tradebus_contracts import TaskStatus, TaskStatusChanged
 from tradebus_storage import BATCH_KIND, BatchFlow, Task, TaskFlow
 
 from ..errors import ApiError
@@ -46,12 +46,15 @@ async def batch_out(state: GatewayState, task: Task) -> TaskOut:
 
 async def cancel_batch(state: GatewayState, task: Task) -> TaskOut:
     """Idempotent: a cancelled batch is answered again; a batch that ended otherwise is
-    409 (its children ended on their own)."""
-    if task.status.value == "cancelled":
+    409 (its children ended on their own), judged after settling it: a batch whose
+    children all ended before anyone read it has ended too."""
+    flow = _flow(state)
+    task = await flow.settle(task)
+    if task.status is TaskStatus.CANCELLED:
         return await batch_out(state, task)
     if task.terminal:
         raise ApiError(409, "already_finished", f"batch already {task.status.value}")
-    ended = await _flow(state).cancel(task)
+    ended = await flow.cancel(task)
     return await batch_out(state, ended)
 
 

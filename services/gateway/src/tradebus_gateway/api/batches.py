@@ -6,7 +6,9 @@ admission backlog). The parent (`GET /v1/tasks/{id}`, kind `rag.batch`) is `runn
 while any child is, then `succeeded` when every child succeeded, `failed` when any
 failed, else `cancelled`; `batch` counts the children by status and the result holds
 {total, succeeded, failed, cancelled}. `GET /v1/tasks?parent={id}` lists the children,
-`POST /v1/tasks/{id}/cancel` cancels every unfinished one."""
+`POST /v1/tasks/{id}/cancel` cancels every unfinished one. `priority` (JSON body or
+form field; JSON documents may give their own) is each child's, as for one document:
+recorded on its task and its lane of the fair ingest queue."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from fastapi import APIRouter, Header, Request, Response
 from tradebus_storage import BATCH_KIND
 
 from ..admission_gate import ADMITTED
-from ..batch_submission import batch_documents, submit_batch
+from ..batch_submission import BatchItem, batch_documents, submit_batch
 from ..deps import State, Tenant
 from ..errors import ApiError, describe, responses
 from ..settings import GatewaySettings
@@ -37,6 +39,12 @@ from .documents import CONTENT_TYPES
 def _openapi_body(settings: GatewaySettings) -> dict[str, object]:
     limit = settings.max_batch_documents
     return {
+        # What JSON Schema cannot say (bytes across parts), for clients that plan batches.
+        "x-limits": {
+            "max_batch_documents": limit,
+            "max_batch_bytes": settings.max_batch_bytes,
+            "max_upload_bytes": settings.max_upload_bytes,
+        },
         "requestBody": {
             "required": True,
             "content": {
@@ -57,7 +65,7 @@ def _openapi_body(settings: GatewaySettings) -> dict[str, object]:
                     },
                 },
             },
-        }
+        },
     }
 
 
@@ -121,7 +129,9 @@ async def submit(
             tasks=state.tasks,
             bus=state.bus,
             tenant_id=tenant_id,
-            documents=[(d.title, d.source, d.metadata) for d in documents],
+            documents=[
+                BatchItem(d.title, d.source, d.metadata, d.priority.value) for d in documents
+            ],
             idempotency_key=idempotency_key,
         )
     except BaseException:  # refused before anything refers to the blobs

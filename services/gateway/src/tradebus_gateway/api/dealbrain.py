@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
 
 from tradebus_contracts import AskReply, AskRequest
 
 from .. import online
-from ..deps import Call, State, Tenant
+from ..deps import Caller, OnlineCaller
 from .examples import ASK_EXAMPLES, ASK_REPLY_EXAMPLE, MESSAGE_EXAMPLES, online_responses
+from .online_answer import answer
 from .online_models import SESSION_ID_PATTERN, AskIn, AskOut, SessionMessageIn
 
 router = APIRouter(prefix="/v1/dealbrain", tags=["dealbrain"])
@@ -31,14 +32,12 @@ SessionId = Annotated[
 )
 async def ask(
     body: Annotated[AskIn, Body(openapi_examples=ASK_EXAMPLES)],
-    state: State,
-    tenant: Tenant,
-    context: Call,
-) -> AskOut:
+    caller: Caller,
+) -> Response:
     """Retrieve, rerank and answer with citations. With `session_id` the question is a
     turn of that conversation."""
-    request = AskRequest(tenant_id=tenant.tenant_id, **body.model_dump())
-    return await _ask(request, state, context)
+    request = AskRequest(tenant_id=caller.tenant_id, **body.model_dump())
+    return await _ask(request, caller)
 
 
 @router.post(
@@ -50,29 +49,28 @@ async def ask(
 async def post_message(
     session_id: SessionId,
     body: Annotated[SessionMessageIn, Body(openapi_examples=MESSAGE_EXAMPLES)],
-    state: State,
-    tenant: Tenant,
-    context: Call,
-) -> AskOut:
+    caller: Caller,
+) -> Response:
     """Answer the message in the context of the conversation's earlier turns."""
     request = AskRequest(
-        tenant_id=tenant.tenant_id,
+        tenant_id=caller.tenant_id,
         question=body.content,
         top_k=body.top_k,
         filters=body.filters,
         session_id=session_id,
     )
-    return await _ask(request, state, context)
+    return await _ask(request, caller)
 
 
-async def _ask(request: AskRequest, state: State, context: online.CallContext) -> AskOut:
+async def _ask(request: AskRequest, caller: OnlineCaller) -> Response:
+    state = caller.state
     reply = await online.call(
         state.bus,
         state.online["ask"],
         request,
         AskReply,
         tenant_id=request.tenant_id,
-        context=context,
+        context=caller.context,
         settings=state.settings,
     )
-    return AskOut.model_validate(reply.model_dump())
+    return answer(reply, AskOut, caller.context)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,19 @@ class SourceOut(BaseModel):
     filename: str | None = None
     content_type: str | None = None
     url: str | None = None
+
+    @classmethod
+    def of(cls, source: Mapping[str, Any]) -> SourceOut | None:
+        """A recorded source (as the ingest command holds it), or None for a kind this
+        API does not describe."""
+        if source.get("kind") not in ("text", "upload", "url"):
+            return None
+        return cls(
+            kind=source["kind"],
+            filename=source.get("filename"),
+            content_type=source.get("content_type"),
+            url=source.get("url"),
+        )
 
 
 class DocumentOut(BaseModel):
@@ -65,16 +79,7 @@ class DocumentOut(BaseModel):
             title=record.title,
             status=DocumentStatus(record.status),
             metadata=record.metadata,
-            source=(
-                SourceOut(
-                    kind=source["kind"],
-                    filename=source.get("filename"),
-                    content_type=source.get("content_type"),
-                    url=source.get("url"),
-                )
-                if source.get("kind") in ("text", "upload", "url")
-                else None
-            ),
+            source=SourceOut.of(source),
             chunk_count=record.chunk_count,
             duplicate_chunks=record.duplicate_chunks,
             version=record.version,
@@ -97,16 +102,7 @@ class DocumentOut(BaseModel):
             title=str(command.get("title") or ""),
             status=status,
             metadata=dict(command.get("metadata") or {}),
-            source=(
-                SourceOut(
-                    kind=source["kind"],
-                    filename=source.get("filename"),
-                    content_type=source.get("content_type"),
-                    url=source.get("url"),
-                )
-                if source.get("kind") in ("text", "upload", "url")
-                else None
-            ),
+            source=SourceOut.of(source),
             chunk_count=0,
             duplicate_chunks=0,
             version=0,

@@ -12,9 +12,9 @@ from tradebus_storage import Task
 
 from ..admission_gate import ADMITTED
 from ..deps import State, Tenant
-from ..errors import ApiError, responses
+from ..errors import ApiError, describe, responses
 from ..state import GatewayState
-from ..submission import document_id_of, submit_ingest
+from ..submission import INGEST_KIND, document_id_of, submit_ingest
 from .intake import (
     FORM_OVERHEAD_BYTES,
     form_file,
@@ -104,6 +104,11 @@ _OPENAPI_BODY: dict[str, Any] = {
             },
         },
         **responses(401, 413, 415, 422, 429, 503),
+        409: describe(
+            "The Idempotency-Key was used for another kind of request",
+            "idempotency_conflict",
+            "the Idempotency-Key names a task that is not a document",
+        ),
     },
 )
 async def submit_document(
@@ -152,6 +157,12 @@ async def submit_document(
         state.admission.published(tenant_id=tenant.tenant_id)
     else:
         await discard(state, source)  # the first submission's blob is the one
+        if task.kind != INGEST_KIND:  # e.g. a batch's key: not this document's task
+            raise ApiError(
+                409,
+                "idempotency_conflict",
+                "the Idempotency-Key names a task that is not a document",
+            )
     response.headers["Location"] = f"/v1/tasks/{task.id}"
     return TaskAccepted(
         task_id=task.id, status=task.status, document_id=document_id_of(task), created=created

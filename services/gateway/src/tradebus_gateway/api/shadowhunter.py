@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
 from tradebus_contracts import AssessReply, AssessRequest, HuntReply, HuntRequest
 
 from .. import online
-from ..deps import Call, State, Tenant
+from ..deps import Caller
 from .examples import (
     ASSESS_EXAMPLES,
     ASSESS_REPLY_EXAMPLE,
@@ -18,6 +18,7 @@ from .examples import (
     HUNT_REPLY_EXAMPLE,
     online_responses,
 )
+from .online_answer import answer
 from .online_models import AssessIn, AssessOut, HuntIn, HuntOut
 
 hunt_router = APIRouter(prefix="/v1/shadowhunter", tags=["shadowhunter"])
@@ -34,22 +35,21 @@ nexus_router = APIRouter(prefix="/v1/nexus", tags=["nexus"])
 )
 async def hunt(
     body: Annotated[HuntIn, Body(openapi_examples=HUNT_EXAMPLES)],
-    state: State,
-    tenant: Tenant,
-    context: Call,
-) -> HuntOut:
+    caller: Caller,
+) -> Response:
     """Fan out to the search providers, dedupe and score. `partial` says a provider
     failed or timed out and the leads come from the others."""
+    state = caller.state
     reply = await online.call(
         state.bus,
         state.online["hunt"],
-        HuntRequest(tenant_id=tenant.tenant_id, **body.model_dump()),
+        HuntRequest(tenant_id=caller.tenant_id, **body.model_dump()),
         HuntReply,
-        tenant_id=tenant.tenant_id,
-        context=context,
+        tenant_id=caller.tenant_id,
+        context=caller.context,
         settings=state.settings,
     )
-    return HuntOut.model_validate(reply.model_dump())
+    return answer(reply, HuntOut, caller.context)
 
 
 @nexus_router.post(
@@ -60,19 +60,18 @@ async def hunt(
 )
 async def assess(
     body: Annotated[AssessIn, Body(openapi_examples=ASSESS_EXAMPLES)],
-    state: State,
-    tenant: Tenant,
-    context: Call,
-) -> AssessOut:
+    caller: Caller,
+) -> Response:
     """Gather evidence from search and the tenant's knowledge base and score it factor
     by factor; the score is the sum of the factors' contributions."""
+    state = caller.state
     reply = await online.call(
         state.bus,
         state.online["assess"],
-        AssessRequest(tenant_id=tenant.tenant_id, **body.model_dump()),
+        AssessRequest(tenant_id=caller.tenant_id, **body.model_dump()),
         AssessReply,
-        tenant_id=tenant.tenant_id,
-        context=context,
+        tenant_id=caller.tenant_id,
+        context=caller.context,
         settings=state.settings,
     )
-    return AssessOut.model_validate(reply.model_dump())
+    return answer(reply, AssessOut, caller.context)

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from . import actions, pages, routes
 from .client import ApiProblem
-from .deps import SESSION_COOKIE, ConsoleState, CsrfRefused, LoginRequired, session_store
+from .cookies import SESSION_COOKIE, clear_cookie
+from .deps import ConsoleState, CsrfRefused, LoginRequired, session_store
 from .rendering import Renderer, build_environment
 from .security import ConsoleHeaders
 from .settings import ConsoleSettings
@@ -33,7 +34,7 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _: LoginRequired) -> Response:
-        return _to_login(request)
+        return _to_login(request, settings)
 
     @app.exception_handler(CsrfRefused)
     async def csrf_refused(request: Request, _: CsrfRefused) -> Response:
@@ -53,7 +54,7 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
             session_id = request.cookies.get(SESSION_COOKIE)
             if session_id:
                 await store.delete(session_id)
-            return _to_login(request)
+            return _to_login(request, settings)
         status = problem.status if 400 <= problem.status < 500 else 502
         return renderer.page(
             request,
@@ -64,10 +65,14 @@ def install(app: FastAPI, settings: ConsoleSettings) -> None:
         )
 
 
-def _to_login(request: Request) -> Response:
+def _to_login(request: Request, settings: ConsoleSettings) -> Response:
     if request.headers.get("HX-Request"):
-        # A poll: htmx navigates the whole page, not just the fragment.
-        return HTMLResponse("", headers={"HX-Redirect": "/console/login"})
-    response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/console")
+        # A poll: 401 (the session ended, so polling stops: console.js) and htmx
+        # navigates the whole page to the login, not just the fragment.
+        response: Response = HTMLResponse(
+            "", status_code=401, headers={"HX-Redirect": routes.login_url(request)}
+        )
+    else:
+        response = RedirectResponse(routes.login_url(request), status_code=303)
+    clear_cookie(response, SESSION_COOKIE, settings)
     return response

@@ -13,11 +13,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from starlette.datastructures import FormData
 
 from .client import OperatorClient
+from .cookies import SESSION_COOKIE
 from .rendering import Renderer
 from .session import Session, SessionStore
 from .settings import ConsoleSettings
+from .throttle import LoginThrottle
 
-SESSION_COOKIE = "tradebus_console"
+__all__ = ["SESSION_COOKIE"]  # re-exported: where the console's dependencies read it
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -35,6 +38,7 @@ class ConsoleState:
     settings: ConsoleSettings
     renderer: Renderer
     _store: SessionStore | None = field(default=None, repr=False)
+    _throttle: LoginThrottle | None = field(default=None, repr=False)
 
     def sessions(self, db: AsyncDatabase[Any]) -> SessionStore:
         # The database exists only once the gateway's lifespan has started.
@@ -42,6 +46,15 @@ class ConsoleState:
             lifetime = timedelta(seconds=self.settings.session_seconds)
             self._store = SessionStore(db, lifetime=lifetime)
         return self._store
+
+    def throttle(self, db: AsyncDatabase[Any]) -> LoginThrottle:
+        if self._throttle is None:
+            self._throttle = LoginThrottle(
+                db,
+                max_failures=self.settings.login_max_failures,
+                window=timedelta(seconds=self.settings.login_window_seconds),
+            )
+        return self._throttle
 
 
 async def console_state(request: Request) -> ConsoleState:

@@ -13,6 +13,7 @@ from tradebus_contracts.tasks import TaskStatus
 
 from .client import ApiProblem, segment
 from .deps import Api, CurrentSession, State
+from .session import Session
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -112,30 +113,38 @@ async def parking_lot(
     )
 
 
+async def _listing(
+    request: Request,
+    state: State,
+    session: Session,
+    api: Api,
+    *,
+    active: str,
+    filters: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A page of `/v1/operator/<active>`, carried on by the page's `cursor`; `filters`
+    go to the API and, by the same names, to the template."""
+    filters = filters or {}
+    cursor = request.query_params.get("cursor", "")
+    data = await api.get(
+        f"/v1/operator/{active}", {**filters, "limit": PAGE_SIZE, "cursor": cursor}
+    )
+    context: dict[str, Any] = {**filters, "session": session, "active": active, "data": data}
+    return state.renderer.page(request, f"{active}.html", **context)
+
+
 @router.get("/tenants")
 async def tenants(
     request: Request, state: State, session: CurrentSession, api: Api
 ) -> HTMLResponse:
-    data = await api.get(
-        "/v1/operator/tenants",
-        {"limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")},
-    )
-    return state.renderer.page(
-        request, "tenants.html", session=session, active="tenants", data=data
-    )
+    return await _listing(request, state, session, api, active="tenants")
 
 
 @router.get("/webhooks")
 async def webhooks(
     request: Request, state: State, session: CurrentSession, api: Api
 ) -> HTMLResponse:
-    data = await api.get(
-        "/v1/operator/webhooks",
-        {"limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")},
-    )
-    return state.renderer.page(
-        request, "webhooks.html", session=session, active="webhooks", data=data
-    )
+    return await _listing(request, state, session, api, active="webhooks")
 
 
 @router.get("/topology")
@@ -153,10 +162,4 @@ async def audit_log(
     request: Request, state: State, session: CurrentSession, api: Api
 ) -> HTMLResponse:
     action = request.query_params.get("action", "").strip()
-    data = await api.get(
-        "/v1/operator/audit",
-        {"action": action, "limit": PAGE_SIZE, "cursor": request.query_params.get("cursor", "")},
-    )
-    return state.renderer.page(
-        request, "audit.html", session=session, active="audit", data=data, action=action
-    )
+    return await _listing(request, state, session, api, active="audit", filters={"action": action})

@@ -14,6 +14,8 @@ from jinja2 import Environment, PackageLoader, Undefined
 
 from tradebus_storage import TERMINAL
 
+from .notices import verified
+
 TERMINAL_STATUSES = frozenset(status.value for status in TERMINAL)
 
 
@@ -91,5 +93,8 @@ class Renderer:
         which alone answers htmx's polls (the `HX-Request` header)."""
         live_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         name = f"_{template}" if request.headers.get("HX-Request") else template
-        body = self.text(name, request=request, live_url=live_url, **context)
+        session = context.get("session")
+        # Only a notice this session's action signed is shown (notices.py).
+        notice = verified(session.csrf_token, request.query_params) if session else None
+        body = self.text(name, request=request, live_url=live_url, notice=notice, **context)
         return HTMLResponse(body, status_code=status_code)

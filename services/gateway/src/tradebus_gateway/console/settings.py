@@ -15,5 +15,9 @@ class ConsoleSettings(BaseSettings):
     # The session cookie is sent over HTTPS only. Browsers treat http://localhost as
     # secure, so local runs work; a plain-HTTP deployment on another name must say false.
     cookie_secure: bool = True
+    # Failed logins from one client address, or with one key, before further attempts
+    # wait for the window (from the first failure) to end.
+    login_max_failures: int = Field(10, ge=1)
+    login_window_seconds: int = Field(15 * 60, gt=0)
     # How often the live parts of a page ask for a fresh fragment.
     poll_seconds: int = Field(2, ge=1, le=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Response
 from pymongo.asynchronous.database import AsyncDatabase
 
 from ..auth import ApiKeyRepository
@@ -12,7 +12,13 @@ from ..settings import GatewaySettings
 from . import audit_routes, overview, parking, tasks, tenants, topology, webhooks
 from .audit import AuditLog
 
-router = APIRouter(prefix="/v1/operator", tags=["operator"])
+
+async def _not_stored(response: Response) -> None:
+    # Answers name every tenant's data, and a new key is shown once: no cache keeps them.
+    response.headers["Cache-Control"] = "no-store"
+
+
+router = APIRouter(prefix="/v1/operator", tags=["operator"], dependencies=[Depends(_not_stored)])
 for _module in (overview, tasks, parking, tenants, topology, webhooks, audit_routes):
     router.include_router(_module.router)
 

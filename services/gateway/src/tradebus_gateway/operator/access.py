@@ -3,16 +3,19 @@
 `Operator` (deps.py) guards the reads. A write route takes `audited("<action>")`
 instead: it also refuses tenant keys (and records the refusal), and hands the route an
 `Act` whose `attempt(...)` block records the outcome: `ok`, `refused` for a 4xx the
-route answers, `failed` for anything else."""
+route answers, `failed` for anything else. An operator's request that FastAPI refuses
+before the route runs (an invalid body: a purge without `confirm`) is recorded
+`refused` too. Unknown keys (401) are not recorded: guessing must not fill the log."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 
 from ..auth import Principal
 from ..deps import State, operator, resolved
@@ -29,13 +32,15 @@ def operator_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {**responses(401, *statuses), 403: FORBIDDEN}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Act:
     log: AuditLog
     actor: Principal
     action: str
+    recorded: bool = field(default=False, init=False)
 
     async def record(self, target: str, outcome: Outcome, details: dict[str, Any]) -> None:
+        self.recorded = True
         await self.log.record(
             self.actor.key_id, self.actor.label, self.action, target, details, outcome
         )
@@ -55,8 +60,10 @@ class Act:
         await self.record(target, "ok", details)
 
 
-def audited(action: str) -> Callable[..., Coroutine[Any, Any, Act]]:
-    async def dependency(state: State, principal: Principal = Depends(resolved)) -> Act:
+def audited(action: str) -> Callable[..., AsyncIterator[Act]]:
+    async def dependency(
+        request: Request, state: State, principal: Principal = Depends(resolved)
+    ) -> AsyncIterator[Act]:
         log = AuditLog(state.db)
         try:
             checked = await operator(state, principal)
@@ -71,6 +78,14 @@ def audited(action: str) -> Callable[..., Coroutine[Any, Any, Act]]:
                     "refused",
                 )
             raise
-        return Act(log, checked, action)
+        act = Act(log, checked, action)
+        try:
+            yield act
+        except RequestValidationError as invalid:
+            if not act.recorded:
+                fields = sorted({".".join(map(str, e["loc"][1:])) for e in invalid.errors()})
+                target = next(iter(request.path_params.values()), "")
+                await act.record(str(target), "refused", {"error": "invalid", "fields": fields})
+            raise
 
     return dependency

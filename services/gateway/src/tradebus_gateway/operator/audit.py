@@ -12,6 +12,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from tradebus_storage import new_task_id
 
+from .audit_text import clean, clean_text
+
 Outcome = Literal["ok", "refused", "failed"]
 KEY_ID_LENGTH = 12  # the digest prefix operators see; a whole digest is never shown
 
@@ -32,16 +34,20 @@ class AuditLog:
         details: dict[str, Any] | None = None,
         outcome: Outcome = "ok",
     ) -> str:
-        """Append one record; returns its id."""
+        """Append one record; returns its id. Every text is cleaned and bounded
+        (`audit_text`): what a caller typed cannot forge or bloat a record."""
         record_id = new_task_id()
         await self._c.insert_one(
             {
                 "_id": record_id,
                 "at": datetime.now(UTC),
-                "actor": {"key_id": actor_key_id[:KEY_ID_LENGTH], "label": actor_label},
-                "action": action,
-                "target": target,
-                "details": details or {},
+                "actor": {
+                    "key_id": clean_text(actor_key_id[:KEY_ID_LENGTH]),
+                    "label": clean_text(actor_label),
+                },
+                "action": clean_text(action, 64),
+                "target": clean_text(target),
+                "details": clean(details or {}),
                 "outcome": outcome,
             }
         )

@@ -72,7 +72,9 @@ async def list_messages(
     response_model=Replayed,
     summary="Send parked messages back to their queue (by id, by reason, or all)",
     description="Attempts start again; a replayed message whose task failed revives it. "
-    "A message parked with only an excerpt of its body (too large) is never replayed.",
+    "A message parked with only an excerpt of its body (too large) is never replayed. "
+    "One call replays at most `OPERATOR_REPLAY_LIMIT` (1000) messages; `limit_reached` "
+    "says the selection may hold more.",
     responses=operator_responses(404, 422, 429, 503),
 )
 async def replay(
@@ -83,9 +85,13 @@ async def replay(
 ) -> Replayed:
     selection = body.selection()
     async with act.attempt(lot, **selection.details()) as details:
-        count = await ParkingLots(state).replay(lot, selection)
+        count, left = await ParkingLots(state).replay(lot, selection)
         details["replayed"] = count
-    return Replayed(replayed=count)
+    return Replayed(
+        replayed=count,
+        limit_reached=count >= state.settings.operator_replay_limit,
+        left_in_lot=left,
+    )
 
 
 @router.post(

@@ -82,7 +82,8 @@ class ParkingLots:
         chosen = [m for m in found if reason is None or m.reason == reason]
         return [parked.item(m) for m in chosen[:limit]]
 
-    async def replay(self, lot: str, selection: Selection) -> int:
+    async def replay(self, lot: str, selection: Selection) -> tuple[int, int]:
+        """(replayed, left in the lot); at most `operator_replay_limit` go back per call."""
         source = parked.source_of(await self.known(lot))
         async with self._lot() as lots:
             before = await lots.count(source)
@@ -90,9 +91,10 @@ class ParkingLots:
                 source,
                 message_ids=None if selection.message_ids is None else set(selection.message_ids),
                 reason=selection.reason,
+                limit=self._settings.operator_replay_limit,
             )
             await _settled(lots, source, before - replayed)
-        return replayed
+        return replayed, max(0, before - replayed)
 
     async def purge(self, lot: str, selection: Selection) -> int:
         source = parked.source_of(await self.known(lot))

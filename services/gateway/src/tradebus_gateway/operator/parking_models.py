@@ -102,6 +102,12 @@ class ParkedPage(BaseModel):
 
 class Replayed(BaseModel):
     replayed: int
+    limit_reached: bool = Field(
+        False,
+        description="The call replayed as many as one call may (`OPERATOR_REPLAY_LIMIT`): "
+        "call again for the rest of the selection.",
+    )
+    left_in_lot: int = Field(0, description="Messages still parked in the lot, any reason.")
 
 
 class Purged(BaseModel):

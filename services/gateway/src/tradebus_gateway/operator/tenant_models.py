@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-Label = Annotated[str, Field(max_length=100, description="What the key is for.")]
+# Names and labels are shown in pages, tables and the audit log: no control characters,
+# line separators or bidi overrides, which could forge a line or turn text around.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$"
+Label = Annotated[str, Field(max_length=100, pattern=PRINTABLE, description="What the key is for.")]
 
 
 class KeyOut(BaseModel):
@@ -51,7 +54,7 @@ class TenantPage(BaseModel):
 class TenantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(..., pattern=TENANT_ID_PATTERN, examples=["acme"])
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=PRINTABLE)
 
 
 class KeyIn(BaseModel):
