@@ -155,9 +155,16 @@ async def test_one_trace_covers_a_documents_whole_job(traced: Traced, api, figur
         )
 
     def delivered(spans: list[ExportedSpan]) -> bool:
+        """The webhook call is in, and so is every span between it and the POST: each
+        process exports on its own schedule, so the embed batch that published the
+        indexed event may still be on its way when the notifier's spans are in."""
         root = posted(spans)
         return root is not None and any(
-            s.trace_id == root.trace_id and s.service == "notifier" and is_http(s) for s in spans
+            s.trace_id == root.trace_id
+            and s.service == "notifier"
+            and is_http(s)
+            and descends(s, root, spans)
+            for s in spans
         )
 
     await traced.traces.wait_for(delivered, timeout=60)
