@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 
@@ -139,7 +138,7 @@ async def test_cancelling_a_batch_mid_run_cancels_every_unfinished_document(api,
         assert cancelled.json()["batch"]["cancelled"] == 3
     finally:
         await stack.start("omnirag-embed")
-    await _queue_drained(stack, "omnirag-embed.embed")
+    await stack.drained("omnirag-embed.embed")
     assert {c["status"] for c in await children(api, parent_id)} == {"cancelled"}
     documents = [d["document_id"] for d in response.json()["documents"]]
     embedded = await db["chunks"].count_documents(
@@ -148,18 +147,3 @@ async def test_cancelling_a_batch_mid_run_cancels_every_unfinished_document(api,
     assert embedded == 0
     assert (await api.post(f"/v1/tasks/{parent_id}/cancel")).status_code == 200  # harmless
     assert (await api.get(f"/v1/tasks/{parent_id}/result")).status_code == 410
-
-
-async def _queue_drained(stack: Stack, queue: str, timeout: float = 60) -> None:
-    connection = await aio_pika.connect(stack.env["RABBITMQ_URL"])
-    try:
-        channel = await connection.channel()
-        async with asyncio.timeout(timeout):
-            while True:
-                declared = await channel.declare_queue(queue, passive=True)
-                if not declared.declaration_result.message_count:
-                    break
-                await asyncio.sleep(0.2)
-        await asyncio.sleep(0.5)  # the last delivery's handler finishes
-    finally:
-        await connection.close()

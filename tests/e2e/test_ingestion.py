@@ -215,7 +215,7 @@ async def test_cancel_mid_run_skips_the_unprocessed_batches(api, db, stack) -> N
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     finally:
         await stack.start("omnirag-embed")
-    await wait_for_queue_empty(stack, "omnirag-embed.embed")
+    await stack.drained("omnirag-embed.embed")
     task = (await api.get(f"/v1/tasks/{task_id}")).json()
     assert task["status"] == "cancelled"
     assert task["progress"]["done"] == 0 < task["progress"]["total"]
@@ -360,21 +360,6 @@ async def db_task_count(stack: Stack) -> int:
         return await client[stack.database]["tasks"].count_documents({})
     finally:
         await client.close()
-
-
-async def wait_for_queue_empty(stack: Stack, queue: str, timeout: float = 30) -> None:
-    connection = await aio_pika.connect(stack.env["RABBITMQ_URL"])
-    try:
-        channel = await connection.channel()
-        async with asyncio.timeout(timeout):
-            while True:
-                declared = await channel.declare_queue(queue, passive=True)
-                if not declared.declaration_result.message_count:
-                    break
-                await asyncio.sleep(0.2)
-        await asyncio.sleep(0.5)  # the last delivery's handler finishes
-    finally:
-        await connection.close()
 
 
 async def take_parked(

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aio_pika
+import aio_pika.exceptions
 import httpx
 
+from tradebus_messaging import BusSettings
+from tradebus_messaging.fairness import lane_queues
 from tradebus_storage import MongoSettings, create_client
 
 from .infra import require_mongodb, require_rabbitmq
@@ -156,6 +160,29 @@ class Stack:
             yield client[self.database]
         finally:
             await client.close()
+
+    async def drained(self, queue: str, timeout: float = 60) -> None:
+        """Until nothing is ready in `queue` and its fair lanes (a fair endpoint's backlog
+        sits in its lanes), then a moment for the last delivery's handler to finish."""
+        names = (queue, *lane_queues(queue, BusSettings().fair_shards))
+        connection = await aio_pika.connect(self.env["RABBITMQ_URL"])
+        try:
+            channel = await connection.channel()
+            async with asyncio.timeout(timeout):
+                while True:
+                    ready = 0
+                    for name in names:
+                        with contextlib.suppress(aio_pika.exceptions.ChannelNotFoundEntity):
+                            declared = await channel.declare_queue(name, passive=True)
+                            ready += declared.declaration_result.message_count or 0
+                        if channel.is_closed:  # a missing lane closed it: not a fair queue
+                            channel = await connection.channel()
+                    if not ready:
+                        break
+                    await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
+        finally:
+            await connection.close()
 
     def tail(self, process: Process, lines: int = 30) -> str:
         if process.log is None or not process.log.exists():
