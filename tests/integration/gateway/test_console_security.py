@@ -17,6 +17,7 @@ import pytest
 from tradebus_contracts import TaskStatus
 from tradebus_gateway.auth import digest
 from tradebus_gateway.console.cookies import SESSION_COOKIE
+from tradebus_gateway.console.settings import ConsoleSettings
 
 from .conftest import KEY_ACME, KEY_OPERATOR, Gateway
 
@@ -181,6 +182,34 @@ async def test_a_session_ends_on_the_server_at_logout_and_at_expiry(
     audit = (await gateway.operator.get("/v1/operator/audit")).json()["items"]
     actions = [r["action"] for r in reversed(audit)]
     assert actions == ["console.login", "console.logout", "console.login"]
+
+
+async def test_a_session_idle_too_long_ends_and_polling_does_not_keep_it_alive(
+    make_gateway: Callable[..., Awaitable[Gateway]],
+) -> None:
+    gateway = await make_gateway()
+    sessions = gateway.state.db["console_sessions"]
+    idle = timedelta(seconds=ConsoleSettings().idle_seconds)
+    poll = {"HX-Request": "true", "HX-Trigger": "live"}
+    async with browser(gateway) as client:
+        assert (await log_in(client, KEY_OPERATOR)).status_code == 303
+        # Idle for most of the bound: a poll answers and leaves the idle time running...
+        earlier = datetime.now(UTC) - idle + timedelta(minutes=2)
+        await sessions.update_many({}, {"$set": {"active_at": earlier}})
+        assert (await client.get("/console/tasks", headers=poll)).status_code == 200
+        (doc,) = await sessions.find({}).to_list()
+        assert doc["active_at"].replace(tzinfo=UTC) < datetime.now(UTC) - idle / 2
+        # ...while the operator's own request starts it anew.
+        assert (await client.get("/console/tasks")).status_code == 200
+        (doc,) = await sessions.find({}).to_list()
+        assert doc["active_at"].replace(tzinfo=UTC) > datetime.now(UTC) - timedelta(minutes=1)
+        # Past the bound, the next poll is told the session has ended, and it is gone.
+        await sessions.update_many({}, {"$set": {"active_at": datetime.now(UTC) - idle}})
+        ended = await client.get("/console/tasks", headers=poll)
+        assert ended.status_code == 401 and ended.headers["HX-Redirect"].startswith(
+            "/console/login"
+        )
+        assert await sessions.count_documents({}) == 0
 
 
 async def test_what_tenants_and_senders_wrote_is_shown_escaped(

@@ -42,12 +42,14 @@ class FakeCollection:
     async def update_one(
         self, query: dict[str, Any], update: dict[str, Any], *, upsert: bool = False
     ) -> None:
-        """`$inc` and `$setOnInsert` by `_id`: what the login throttle writes."""
+        """`$set`, `$inc` and `$setOnInsert` by `_id`: what the login throttle and the
+        sessions write."""
         doc = self.docs.get(query["_id"])
         if doc is None:
             if not upsert:
                 return
             doc = self.docs[query["_id"]] = {"_id": query["_id"], **update.get("$setOnInsert", {})}
+        doc.update(update.get("$set", {}))
         for name, by in update.get("$inc", {}).items():
             doc[name] = doc.get(name, 0) + by
 

@@ -51,6 +51,40 @@ async def test_a_session_ends_after_its_lifetime_even_before_the_ttl_sweep() -> 
     assert db[COLLECTION].docs == {}  # and it is gone
 
 
+async def test_a_session_idle_too_long_ends_and_activity_keeps_it_alive() -> None:
+    clock, db = Clock(), FakeDb()
+    store = SessionStore(  # type: ignore[arg-type]
+        db, lifetime=timedelta(hours=8), idle=timedelta(minutes=30), clock=clock
+    )
+    session = await store.create("k", key_id="a", label="")
+    for _ in range(3):  # the operator clicks every 20 minutes: an hour in, still in
+        clock.now += timedelta(minutes=20)
+        assert await store.get(session.session_id) is not None
+    # Polling alone (a console left open) does not count: 30 minutes later it is over.
+    for _ in range(15):
+        clock.now += timedelta(minutes=2)
+        found = await store.get(session.session_id, activity=False)
+    assert found is None
+    assert db[COLLECTION].docs == {}
+    assert await store.get(session.session_id) is None  # a click now cannot revive it
+
+
+async def test_activity_is_written_at_most_once_a_minute() -> None:
+    clock, db = Clock(), FakeDb()
+    store = SessionStore(  # type: ignore[arg-type]
+        db, lifetime=timedelta(hours=8), idle=timedelta(minutes=30), clock=clock
+    )
+    session = await store.create("k", key_id="a", label="")
+    (doc,) = db[COLLECTION].docs.values()
+    created = doc["active_at"]
+    clock.now += timedelta(seconds=30)
+    await store.get(session.session_id)
+    assert doc["active_at"] == created
+    clock.now += timedelta(seconds=31)
+    await store.get(session.session_id)
+    assert doc["active_at"] == clock.now
+
+
 async def test_naive_expiry_from_bson_is_read_as_utc() -> None:
     clock, db = Clock(), FakeDb()
     store = SessionStore(db, lifetime=timedelta(hours=1), clock=clock)  # type: ignore[arg-type]

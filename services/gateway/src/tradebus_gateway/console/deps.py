@@ -44,7 +44,8 @@ class ConsoleState:
         # The database exists only once the gateway's lifespan has started.
         if self._store is None:
             lifetime = timedelta(seconds=self.settings.session_seconds)
-            self._store = SessionStore(db, lifetime=lifetime)
+            idle = timedelta(seconds=self.settings.idle_seconds)
+            self._store = SessionStore(db, lifetime=lifetime, idle=idle)
         return self._store
 
     def throttle(self, db: AsyncDatabase[Any]) -> LoginThrottle:
@@ -69,8 +70,15 @@ def session_store(request: Request, state: ConsoleState) -> SessionStore:
     return state.sessions(request.app.state.gateway.db)
 
 
+def _is_poll(request: Request) -> bool:
+    # htmx names the element that triggered a request: `#live` is the pages' polling.
+    return request.headers.get("HX-Trigger") == "live"
+
+
 async def current_session(request: Request, state: State) -> Session:
-    session = await session_store(request, state).get(request.cookies.get(SESSION_COOKIE))
+    session = await session_store(request, state).get(
+        request.cookies.get(SESSION_COOKIE), activity=not _is_poll(request)
+    )
     if session is None:
         raise LoginRequired
     return session

@@ -2,7 +2,9 @@
 
 The cookie carries only the session id; MongoDB holds the session under the id's digest
 (a leaked database dump opens no session), with the key the console calls the API with
-and the session's CSRF token. A TTL index ends sessions; reads check the expiry too."""
+and the session's CSRF token. A session ends at its lifetime (a TTL index; reads check
+the expiry too) or once it has been idle too long: an operator's requests keep it alive,
+the live parts' polling does not (a console left open on a screen is idle)."""
 
 from __future__ import annotations
 
@@ -45,10 +47,14 @@ class SessionStore:
         db: AsyncDatabase[Any],
         *,
         lifetime: timedelta,
+        idle: timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._sessions = db[COLLECTION]
         self._lifetime = lifetime
+        self._idle = idle or lifetime
+        # Activity is written at most this often: not a database write per click.
+        self._touch_every = min(timedelta(minutes=1), self._idle / 10)
         self._now = clock or (lambda: datetime.now(UTC))
         self._indexed = False
 
@@ -76,23 +82,30 @@ class SessionStore:
                 "label": label,
                 "csrf_token": session.csrf_token,
                 "created_at": self._now(),
+                "active_at": self._now(),
                 "expires_at": session.expires_at,
             }
         )
         return session
 
-    async def get(self, session_id: str | None) -> Session | None:
+    async def get(self, session_id: str | None, *, activity: bool = True) -> Session | None:
+        """The session, or None when there is none or it has ended. `activity`: the
+        request is the operator's (not a poll), so the session's idle time starts anew."""
         if not session_id:
             return None
         doc = await self._sessions.find_one({"_id": _digest(session_id)})
         if doc is None:
             return None
-        expires_at = doc["expires_at"]
-        if expires_at.tzinfo is None:  # BSON datetimes come back naive (UTC)
-            expires_at = expires_at.replace(tzinfo=UTC)
-        if expires_at <= self._now():
+        now = self._now()
+        expires_at = _utc(doc["expires_at"])
+        active_at = _utc(doc.get("active_at") or doc.get("created_at") or now)
+        if expires_at <= now or active_at + self._idle <= now:
             await self.delete(session_id)
             return None
+        if activity and now - active_at >= self._touch_every:
+            await self._sessions.update_one(
+                {"_id": _digest(session_id)}, {"$set": {"active_at": now}}
+            )
         return Session(
             session_id=session_id,
             api_key=doc["api_key"],
@@ -104,3 +117,8 @@ class SessionStore:
 
     async def delete(self, session_id: str) -> None:
         await self._sessions.delete_one({"_id": _digest(session_id)})
+
+
+def _utc(value: datetime) -> datetime:
+    # BSON datetimes come back naive (UTC).
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

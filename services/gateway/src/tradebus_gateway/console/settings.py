@@ -12,6 +12,9 @@ class ConsoleSettings(BaseSettings):
     # A session ends this long after login, whatever happens in between (MongoDB's TTL
     # index removes the document; reads check the expiry too, the sweeper is lazy).
     session_seconds: int = Field(8 * 3600, gt=0)
+    # ... and this long after the operator's last request (the live parts' polling is not
+    # the operator's), so a console left open on an unattended screen locks itself.
+    idle_seconds: int = Field(30 * 60, gt=0)
     # The session cookie is sent over HTTPS only. Browsers treat http://localhost as
     # secure, so local runs work; a plain-HTTP deployment on another name must say false.
     cookie_secure: bool = True
