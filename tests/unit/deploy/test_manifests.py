@@ -184,9 +184,9 @@ def test_the_secret_example_names_every_key_the_workloads_need() -> None:
     example = yaml.safe_load((K8S / "secret.example.yaml").read_text())
     assert example["metadata"]["name"] == "tradebus-secrets"
     assert example["metadata"]["namespace"] == NAMESPACE
-    assert {"RABBITMQ_URL", "MONGODB_URL", "TRADEBUS_BUS_MANAGEMENT_URL"} <= set(
-        example["stringData"]
-    )
+    # REDIS_URL: without it every replica keeps its own limits (N replicas, N times the rate).
+    needed = {"RABBITMQ_URL", "MONGODB_URL", "TRADEBUS_BUS_MANAGEMENT_URL", "REDIS_URL"}
+    assert needed <= set(example["stringData"])
 
 
 def min_replicas(docs: list[dict[str, Any]], deployment: dict[str, Any]) -> int:
