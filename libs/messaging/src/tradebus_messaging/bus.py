@@ -275,7 +275,7 @@ class Bus:
         correlation_id: str | None = None,
         traceparent: str | None = None,
     ) -> Contract:
-        return await self._outbound.request(
+        return await self._outbound.rpc.request(
             payload,
             timeout=timeout,
             tenant_id=tenant_id,

@@ -27,16 +27,16 @@ class Outbound:
         self.publisher = Publisher(timeout=settings.publish_timeout_seconds)
         self.replier = RpcReplier(source=self.source)
         self._lanes = LanePicker(settings.fair_shards, settings.fair_weights)
-        self._rpc = RpcClient(registry, source=self.source)
+        self.rpc = RpcClient(registry, source=self.source)  # Bus.request's
 
     async def open(self, connection: AbstractConnection) -> None:
         await self.publisher.open(connection)
-        await self._rpc.open(connection)
+        await self.rpc.open(connection)
         await self.replier.open(connection)
 
     def detach(self) -> None:
         self.publisher.detach()
-        self._rpc.detach()
+        self.rpc.detach()
         self.replier.detach()
 
     @property
@@ -119,23 +119,6 @@ class Outbound:
             raise
         PUBLISHED.labels(RETRY, "ok").inc()
         return envelope
-
-    async def request(
-        self,
-        payload: Contract,
-        *,
-        timeout: float,
-        tenant_id: str | None = None,
-        correlation_id: str | None = None,
-        traceparent: str | None = None,
-    ) -> Contract:
-        return await self._rpc.request(
-            payload,
-            timeout=timeout,
-            tenant_id=tenant_id,
-            correlation_id=correlation_id,
-            traceparent=traceparent,
-        )
 
     async def publish_fault(self, event: MessageFaulted) -> None:
         """Parking is an event: alerting, dashboards and the task watchdog learn of it
