@@ -14,6 +14,7 @@ from . import tracing
 from .auth import Principal
 from .errors import ApiError
 from .online import CallContext
+from .settings import GatewaySettings
 from .state import GatewayState
 from .tenant_rate import rate_limited, tenant_rate
 
@@ -142,18 +143,29 @@ async def online_caller(
     state: GatewayState = request.app.state.gateway
     principal = await _principal(state, credentials)
     _tenant_only(principal)
+    context = call_context(state.settings, request_timeout, correlation_id, traceparent)
+    return OnlineCaller(state, principal.tenant_id, context)
+
+
+def call_context(
+    settings: GatewaySettings,
+    request_timeout: str | None,
+    correlation_id: str | None,
+    traceparent: str | None,
+) -> CallContext:
+    """What an online call's headers ask of it (`request_timeout` already matched
+    `TIMEOUT_PATTERN`)."""
     timeout = None
     if request_timeout is not None:
         # Clamped, not refused: a deadline shorter than a broker round trip (0, 5e-324)
         # would only manufacture 504s; 1e999 reads as inf, which the endpoint's
         # deadline caps.
-        timeout = max(float(request_timeout), state.settings.min_request_timeout_seconds)
-    context = CallContext(
+        timeout = max(float(request_timeout), settings.min_request_timeout_seconds)
+    return CallContext(
         timeout=timeout,
         correlation_id=tracing.correlation_id(correlation_id),
         traceparent=tracing.incoming_traceparent(traceparent),
     )
-    return OnlineCaller(state, principal.tenant_id, context)
 
 
 Caller = Annotated[OnlineCaller, Depends(online_caller)]

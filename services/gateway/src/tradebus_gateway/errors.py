@@ -98,14 +98,18 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: ERRORS[s] for s in statuses}
 
 
+def error_response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(
+        ErrorBody(code=exc.code, message=exc.message).model_dump(exclude_none=True),
+        status_code=exc.status,
+        headers=exc.headers,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            ErrorBody(code=exc.code, message=exc.message).model_dump(exclude_none=True),
-            status_code=exc.status,
-            headers=exc.headers,
-        )
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,15 +9,16 @@ from fastapi import APIRouter, Body, Path, Response
 
 from tradebus_contracts import AskReply, AskRequest
 
-from .. import online
-from ..deps import Caller, OnlineCaller
+from ..deps import Caller
 from .examples import ASK_EXAMPLES, ASK_REPLY_EXAMPLE, MESSAGE_EXAMPLES, online_responses
-from .online_answer import answer
+from .online_answer import OnlineRoute
 from .online_models import SESSION_ID_PATTERN, AskIn, AskOut, SessionMessageIn
 
 router = APIRouter(prefix="/v1/dealbrain", tags=["dealbrain"])
 
 _RESPONSES = online_responses("The answer, its citations and what was degraded", ASK_REPLY_EXAMPLE)
+
+ASK = OnlineRoute("ask", AskIn, AskRequest, AskReply, AskOut)
 
 SessionId = Annotated[
     str, Path(pattern=SESSION_ID_PATTERN, description="The conversation, named by the client.")
@@ -36,8 +37,7 @@ async def ask(
 ) -> Response:
     """Retrieve, rerank and answer with citations. With `session_id` the question is a
     turn of that conversation."""
-    request = AskRequest(tenant_id=caller.tenant_id, **body.model_dump())
-    return await _ask(request, caller)
+    return await ASK.answer(caller.state, caller.tenant_id, caller.context, body)
 
 
 @router.post(
@@ -52,25 +52,8 @@ async def post_message(
     caller: Caller,
 ) -> Response:
     """Answer the message in the context of the conversation's earlier turns."""
-    request = AskRequest(
-        tenant_id=caller.tenant_id,
-        question=body.content,
-        top_k=body.top_k,
-        filters=body.filters,
-        session_id=session_id,
+    # The same question as an ask with the session's id; every field is validated already.
+    question = AskIn.model_construct(
+        question=body.content, top_k=body.top_k, filters=body.filters, session_id=session_id
     )
-    return await _ask(request, caller)
-
-
-async def _ask(request: AskRequest, caller: OnlineCaller) -> Response:
-    state = caller.state
-    reply = await online.call(
-        state.bus,
-        state.online["ask"],
-        request,
-        AskReply,
-        tenant_id=request.tenant_id,
-        context=caller.context,
-        settings=state.settings,
-    )
-    return answer(reply, AskOut, caller.context)
+    return await ASK.answer(caller.state, caller.tenant_id, caller.context, question)

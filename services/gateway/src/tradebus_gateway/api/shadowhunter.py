@@ -9,7 +9,6 @@ from fastapi import APIRouter, Body, Response
 
 from tradebus_contracts import AssessReply, AssessRequest, HuntReply, HuntRequest
 
-from .. import online
 from ..deps import Caller
 from .examples import (
     ASSESS_EXAMPLES,
@@ -18,8 +17,11 @@ from .examples import (
     HUNT_REPLY_EXAMPLE,
     online_responses,
 )
-from .online_answer import answer
+from .online_answer import OnlineRoute
 from .online_models import AssessIn, AssessOut, HuntIn, HuntOut
+
+HUNT = OnlineRoute("hunt", HuntIn, HuntRequest, HuntReply, HuntOut)
+ASSESS = OnlineRoute("assess", AssessIn, AssessRequest, AssessReply, AssessOut)
 
 hunt_router = APIRouter(prefix="/v1/shadowhunter", tags=["shadowhunter"])
 nexus_router = APIRouter(prefix="/v1/nexus", tags=["nexus"])
@@ -39,17 +41,7 @@ async def hunt(
 ) -> Response:
     """Fan out to the search providers, dedupe and score. `partial` says a provider
     failed or timed out and the leads come from the others."""
-    state = caller.state
-    reply = await online.call(
-        state.bus,
-        state.online["hunt"],
-        HuntRequest(tenant_id=caller.tenant_id, **body.model_dump()),
-        HuntReply,
-        tenant_id=caller.tenant_id,
-        context=caller.context,
-        settings=state.settings,
-    )
-    return answer(reply, HuntOut, caller.context)
+    return await HUNT.answer(caller.state, caller.tenant_id, caller.context, body)
 
 
 @nexus_router.post(
@@ -64,14 +56,4 @@ async def assess(
 ) -> Response:
     """Gather evidence from search and the tenant's knowledge base and score it factor
     by factor; the score is the sum of the factors' contributions."""
-    state = caller.state
-    reply = await online.call(
-        state.bus,
-        state.online["assess"],
-        AssessRequest(tenant_id=caller.tenant_id, **body.model_dump()),
-        AssessReply,
-        tenant_id=caller.tenant_id,
-        context=caller.context,
-        settings=state.settings,
-    )
-    return answer(reply, AssessOut, caller.context)
+    return await ASSESS.answer(caller.state, caller.tenant_id, caller.context, body)

@@ -1,0 +1,153 @@
+"""The online routes' fast path: a plain ASGI layer in front of FastAPI that answers the
+common case of `POST /v1/dealbrain/ask`, `/v1/shadowhunter/hunt` and `/v1/nexus/assess`
+itself, and hands every other request to FastAPI untouched.
+
+A person waits on these routes, and FastAPI's own request handling (routing, the request
+object, dependency solving, the exception middleware) was the largest part of what the
+gateway added on top of an HTTP and an RPC round trip (bench/README.md, bench-online).
+The common case is narrow enough to take directly: a JSON body that validates, a bearer
+key the directory knows without waiting, well-formed headers. Anything else (no key, an
+unknown or operator key, another content type, a body that does not parse or validate,
+a malformed `X-Request-Timeout`, a body over 64 KiB) goes to the FastAPI route with the
+body already read, so every refusal is FastAPI's own, word for word. Both paths answer
+through the same `OnlineRoute.answer`; what the call itself refuses (429, 503, 504) is
+rendered by the same error body as the FastAPI handler's."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import BaseModel
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .api.online_answer import OnlineRoute
+from .deps import TIMEOUT_PATTERN, call_context
+from .errors import ApiError, error_response
+from .online import CallContext
+from .state import GatewayState
+
+MAX_BODY_BYTES = 64 * 1024  # far above any valid online body (a question is ≤ 4,000 chars)
+TIMEOUT_MAX_LENGTH = 32  # as the FastAPI route's header declares
+_TIMEOUT = re.compile(TIMEOUT_PATTERN)
+_HEADERS = frozenset(
+    {b"authorization", b"content-type", b"x-request-timeout", b"x-correlation-id", b"traceparent"}
+)
+
+Prepared = tuple[str, CallContext, BaseModel]  # tenant id, the call's context, the body
+
+
+class OnlineFastPath:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: Mapping[str, OnlineRoute[Any]],
+        declared: Iterable[BaseRoute],
+    ) -> None:
+        """`routes` by path; `declared`: the FastAPI routes that document them."""
+        self.app = app
+        self._routes = dict(routes)
+        posts = {
+            r.path: r for r in declared if isinstance(r, APIRoute) and "POST" in (r.methods or ())
+        }
+        missing = set(self._routes) - set(posts)
+        if missing:
+            raise ValueError(f"no FastAPI route declares {sorted(missing)}")
+        self._declared = {path: posts[path] for path in self._routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = None
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            route = self._routes.get(scope["path"])
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read(receive)
+        replay = _replaying(body, complete, receive)
+        state: GatewayState | None = getattr(scope["app"].state, "gateway", None)
+        prepared = _prepare(route, state, scope, body) if complete and state else None
+        if prepared is None or state is None:
+            await self.app(scope, replay, send)  # FastAPI answers it, whatever it is
+            return
+        # The matched route, as FastAPI leaves it: the request metrics label by it.
+        scope["route"] = self._declared[scope["path"]]
+        tenant_id, context, parsed = prepared
+        try:
+            response = await route.answer(state, tenant_id, context, parsed)
+        except ApiError as exc:
+            response = error_response(exc)
+        await response(scope, replay, send)
+
+
+def _prepare(
+    route: OnlineRoute[Any], state: GatewayState, scope: Scope, body: bytes
+) -> Prepared | None:
+    """The call's tenant, context and body, or None when FastAPI must answer."""
+    headers = _wanted_headers(scope["headers"])
+    scheme, key = get_authorization_scheme_param(headers.get(b"authorization"))
+    if not key or scheme.lower() != "bearer":
+        return None
+    principal = state.directory.cached(key)
+    if principal is None or principal.operator:
+        return None
+    content_type = headers.get(b"content-type", "")
+    if not body or content_type.partition(";")[0].strip().lower() != "application/json":
+        return None
+    timeout = headers.get(b"x-request-timeout")
+    if timeout is not None and (len(timeout) > TIMEOUT_MAX_LENGTH or not _TIMEOUT.match(timeout)):
+        return None
+    try:
+        # As FastAPI reads a JSON body: the standard library's parser, then the model.
+        parsed = route.body.model_validate(json.loads(body))
+    except ValueError:  # undecodable bytes, bad JSON and validation errors alike
+        return None
+    context = call_context(
+        state.settings, timeout, headers.get(b"x-correlation-id"), headers.get(b"traceparent")
+    )
+    return principal.tenant_id, context, parsed
+
+
+def _wanted_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
+    """The first value of each header the online routes read, decoded as Starlette does."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in _HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+async def _read(receive: Receive) -> tuple[bytes, bool]:
+    """The body, and whether it is whole (not over the cap, no disconnect)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks), False
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """A `receive` that gives what was read first, then the rest from the client."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replay
