@@ -7,8 +7,12 @@ limit protects the platform, it must not take it down with it.
 Shared rates are a sliding-window counter (two counters per key, approximate at window
 edges) and in-flight budgets a sorted set per key, each a Lua script (`_limit_scripts`):
 one round trip per check, and one for an online call's rate and slot together (`admit`).
-Slots are given back without waiting (`release_soon`: off the caller's path, batched);
-every slot also ends with its hold, so a replica that dies holding slots leaks none.
+Far from a tenant's limits (at most half of each used), `admit` leases rate units in
+doubling batches and keeps given-back slots for its next calls (`_credit`), so most calls
+need no round trip; the limits still hold exactly, as leased units and pooled slots are
+counted in Redis. Slots are given back without waiting (`release_soon`: off the caller's
+path, batched); every slot also ends with its hold, so a replica that dies holding slots
+leaks none (a pooled one, `POOL_SECONDS` later).
 Where a rate must never be exceeded (`exact`, for low rates such as an LLM's budget), the
 `limits` library's moving window (a log per key) holds it instead. The in-process
 fallback uses the `limits` library's memory storage."""
@@ -20,7 +24,6 @@ import math
 import time
 import uuid
 from collections import Counter as Tally
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -35,7 +38,7 @@ from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from . import _limit_scripts as scripts
-from . import sliding_rate
+from ._admit import Admission, CreditedAdmission, Slot, ms, rate_wait, window
 from ._releases import PendingReleases
 
 log = structlog.get_logger(__name__)
@@ -54,24 +57,6 @@ def rate_item(rate_per_second: float, burst: int) -> RateLimitItem:
     burst below one second's worth of the rate becomes that."""
     window = max(1, math.ceil(burst / rate_per_second))
     return RateLimitItemPerSecond(max(1, round(rate_per_second * window)), window)
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One held in-flight slot; give it back with `SharedLimits.release_soon`."""
-
-    key: str
-    token: str
-    shared: bool  # held in Redis (else in this replica's counters)
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """An online call's two checks: `slot` when both passed; else `wait` > 0 when the
-    rate refused (seconds until it allows one more), 0 when the in-flight budget did."""
-
-    slot: Slot | None
-    wait: float = 0.0
 
 
 class SharedLimits:
@@ -99,8 +84,10 @@ class SharedLimits:
             self._redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
             self._rate = self._redis.register_script(scripts.RATE)
             self._in_flight = self._redis.register_script(scripts.IN_FLIGHT)
-            self._admit = self._redis.register_script(scripts.ADMIT)
             self._releases = PendingReleases(self._redis)
+            self._credited = CreditedAdmission(
+                self._redis.register_script(scripts.ADMIT), self._releases
+            )
             if exact:
                 storage: Storage = RedisStorage(
                     "async+" + redis_url,
@@ -121,8 +108,8 @@ class SharedLimits:
             try:
                 if self._exact_shared is not None:
                     return await self._take(self._exact_shared, item, key)
-                answer = await self._rate(keys=[self._rate_key(key, item)], args=_window(item))
-                return _rate_wait(item, answer)
+                answer = await self._rate(keys=[self._rate_key(key, item)], args=window(item))
+                return rate_wait(item, answer)
             except Exception as exc:  # any Redis failure: degrade, never fail the request
                 self._fell_back("rate", exc)
         else:
@@ -137,7 +124,7 @@ class SharedLimits:
         if self._redis is not None and self._up():
             try:
                 riding = self._releases.riding(budget)
-                got = await self._in_flight(keys=[budget], args=[limit, token, _ms(hold), *riding])
+                got = await self._in_flight(keys=[budget], args=[limit, token, ms(hold), *riding])
                 self._releases.removed(budget, riding)
                 return Slot(budget, token, shared=True) if got == 1 else None
             except Exception as exc:
@@ -157,26 +144,16 @@ class SharedLimits:
                 return Admission(None, wait)
             return Admission(await self.acquire(scope, subject, limit, hold))
         budget = self._budget_key(scope, subject)
-        token = uuid.uuid4().hex
-        riding = self._releases.riding(budget)
         try:
-            answer = await self._admit(
-                keys=[self._rate_key(subject, item), budget],
-                args=[*_window(item), limit, token, _ms(hold), *riding],
+            return await self._credited.admit(
+                self._rate_key(subject, item), budget, item, limit, hold
             )
         except Exception as exc:
             self._fell_back("admit", exc)
             wait = await self._take(self._local, item, subject)
             if wait > 0:
                 return Admission(None, wait)
-            return Admission(self._take_local_slot(budget, token, limit))
-        if answer[0] != 0:  # the script got past the rate: the riding tokens are removed
-            self._releases.removed(budget, riding)
-        if answer[0] == 1:
-            return Admission(Slot(budget, token, shared=True))
-        if answer[0] == 2:
-            return Admission(None)
-        return Admission(None, _rate_wait(item, answer))
+            return Admission(self._take_local_slot(budget, uuid.uuid4().hex, limit))
 
     def release_soon(self, slot: Slot) -> None:
         """Give `slot` back without waiting: a shared slot's removal rides along with
@@ -186,7 +163,7 @@ class SharedLimits:
             self._release_local(slot)
             return
         assert self._redis is not None
-        self._releases.add(slot.key, slot.token)
+        self._credited.release_soon(slot)
 
     async def release(self, slot: Slot) -> None:
         """Give `slot` back and wait until Redis has it."""
@@ -194,6 +171,7 @@ class SharedLimits:
             self._release_local(slot)
             return
         assert self._redis is not None
+        self._credited.forget(slot)
         try:
             await self._redis.zrem(slot.key, slot.token)
         except Exception as exc:  # the slot expires at its deadline instead
@@ -207,6 +185,7 @@ class SharedLimits:
 
     async def close(self) -> None:
         if self._redis is not None:
+            self._credited.give_back_all()
             await self._releases.drain()
             await self._redis.aclose()
         if self._exact_shared is not None:
@@ -256,20 +235,3 @@ class SharedLimits:
             error=str(exc),
             retry_in_seconds=self._retry_after,
         )
-
-
-def _window(item: RateLimitItem) -> tuple[int, int]:
-    return item.amount, item.get_expiry() * 1000
-
-
-def _ms(seconds: float) -> int:
-    return max(1, math.ceil(seconds * 1000))
-
-
-def _rate_wait(item: RateLimitItem, answer: list[Any]) -> float:
-    """0 for a unit taken ({1}), else the wait of the script's refusal."""
-    if answer[0] != 0:
-        return 0.0
-    _, count, previous, elapsed = (int(v) for v in answer)
-    limit, window_ms = _window(item)
-    return sliding_rate.wait_seconds(limit, window_ms, count, previous, elapsed)
