@@ -51,8 +51,9 @@ class Run:
     within_slo: int
     finished: int
     waits: list[float]  # seconds from acceptance to the end, of each accepted task
-    lost: int
+    unfinished: int  # accepted and not terminal when the wait for them ended
     drain_seconds: float
+    waited_out: bool  # the wait ended at its timeout: the unfinished were still running
 
 
 async def capacity(api: httpx.AsyncClient, db: Any, texts: list[str]) -> float:
@@ -76,7 +77,7 @@ async def capacity(api: httpx.AsyncClient, db: Any, texts: list[str]) -> float:
 
 
 async def until_terminal(db: Any, ids: list[str], timeout: float) -> float:
-    """Seconds until every task in `ids` ended (or the timeout passed)."""
+    """Seconds until every task in `ids` ended (or the timeout passed: then `timeout`)."""
     started = time.perf_counter()
     deadline = started + timeout
     while time.perf_counter() < deadline:
@@ -108,13 +109,15 @@ async def overload(
         headers={"Authorization": f"Bearer {KEY}"},
     )
     ids = traffic.accepted_ids()
-    drain = await until_terminal(db, ids, timeout=max(600.0, 20 * seconds))
+    wait = max(600.0, 20 * seconds)
+    drain = await until_terminal(db, ids, timeout=wait)
     docs = await db["tasks"].find({"_id": {"$in": ids}}).to_list()
     slo_span = timedelta(seconds=slo)
     ended = [d for d in docs if d["status"] in TERMINAL and d.get("finished_at")]
     within = sum(1 for d in ended if d["finished_at"] - d["created_at"] <= slo_span)
     waits = [(d["finished_at"] - d["created_at"]).total_seconds() for d in ended]
-    return Run(label, rate, traffic, within, len(ended), waits, len(ids) - len(ended), drain)
+    unfinished = len(ids) - len(ended)
+    return Run(label, rate, traffic, within, len(ended), waits, unfinished, drain, drain >= wait)
 
 
 def _spread(waits: list[float]) -> str:
@@ -122,6 +125,13 @@ def _spread(waits: list[float]) -> str:
         return "-"
     cuts = statistics.quantiles(waits, n=100, method="inclusive")
     return f"{cuts[49]:.0f} s, {cuts[98]:.0f} s"
+
+
+def _unfinished(run: Run) -> str:
+    # Not terminal when the wait timed out is not lost: those tasks were still running.
+    if run.waited_out and run.unfinished:
+        return f"{run.unfinished:,} still running when the wait ended (not lost)"
+    return f"{run.unfinished:,}"
 
 
 def render(runs: list[Run], cap: float, args: argparse.Namespace) -> str:
@@ -146,8 +156,8 @@ def render(runs: list[Run], cap: float, args: argparse.Namespace) -> str:
             f"| {f'{refused_p99:.2f} ms' if refused_p99 is not None else '-'} "
             f"| {f'{accepted_p99:.2f} ms' if accepted_p99 is not None else '-'} "
             f"| {share:.1%} ({run.within_slo:,} of {len(accepted):,}) | {_spread(run.waits)} "
-            f"| {run.lost} "
-            f"| {run.drain_seconds:.0f} s |"
+            f"| {_unfinished(run)} "
+            f"| {run.drain_seconds:.0f} s{'+' if run.waited_out else ''} |"
         )
     others = sum(
         len(r.traffic.answers) - len(r.traffic.of(202)) - len(r.traffic.of(429)) for r in runs

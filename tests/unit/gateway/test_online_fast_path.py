@@ -24,9 +24,14 @@ async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached her
 
 
 def test_every_fast_route_is_a_documented_post_route() -> None:
-    OnlineFastPath(app, routes=ONLINE_FAST_ROUTES, declared=_all_routes())
+    OnlineFastPath(app, routes=ONLINE_FAST_ROUTES, declared=_all_routes(), prefixes=())
     with pytest.raises(ValueError, match="/v1/dealbrain/nowhere"):
-        OnlineFastPath(app, routes={"/v1/dealbrain/nowhere": dealbrain.ASK}, declared=_all_routes())
+        OnlineFastPath(
+            app,
+            routes={"/v1/dealbrain/nowhere": dealbrain.ASK},
+            declared=_all_routes(),
+            prefixes=(),
+        )
 
 
 def _all_routes() -> list[Any]:

@@ -194,6 +194,7 @@ def create_app(
         OnlineFastPath,
         routes=ONLINE_FAST_ROUTES,
         declared=[route for router in ONLINE_ROUTERS for route in router.routes],
+        prefixes=tuple(f"{router.prefix}/" for router in ONLINE_ROUTERS),
     )
     app.add_middleware(RequestMetrics, exclude={"/healthz", "/readyz", "/metrics"})
     openapi.install(app)

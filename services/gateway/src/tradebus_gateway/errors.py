@@ -171,7 +171,12 @@ def install(app: FastAPI) -> None:
             # Starlette names only the first route matching the path; a path served by
             # several routes (GET and DELETE of a task) allows all of theirs.
             headers["Allow"] = ", ".join(_allowed(request))
-        code = {404: "not_found", 405: "method_not_allowed", 422: "invalid_request"}
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",  # a route's body limit
+            422: "invalid_request",
+        }
         return JSONResponse(
             ErrorBody(code=code.get(status, "http_error"), message=str(exc.detail)).model_dump(
                 exclude_none=True

@@ -1,6 +1,6 @@
 """The online routes' fast path: a plain ASGI layer in front of FastAPI that answers the
 common case of `POST /v1/dealbrain/ask`, `/v1/shadowhunter/hunt` and `/v1/nexus/assess`
-itself, and hands every other request to FastAPI untouched.
+itself, and hands every other request to FastAPI.
 
 A person waits on these routes, and FastAPI's own request handling (routing, the request
 object, dependency solving, the exception middleware) was the largest part of what the
@@ -8,10 +8,14 @@ gateway added on top of an HTTP and an RPC round trip (bench/README.md, bench-on
 The common case is narrow enough to take directly: a JSON body that validates, a bearer
 key the directory knows without waiting, well-formed headers. Anything else (no key, an
 unknown or operator key, another content type, a body that does not parse or validate,
-a malformed `X-Request-Timeout`, a body over 64 KiB) goes to the FastAPI route with the
-body already read, so every refusal is FastAPI's own, word for word. Both paths answer
-through the same `OnlineRoute.answer`; what the call itself refuses (429, 503, 504) is
-rendered by the same error body as the FastAPI handler's."""
+a malformed `X-Request-Timeout`) goes to the FastAPI route with the body already read,
+so every refusal is FastAPI's own, word for word. Both paths answer through the same
+`OnlineRoute.answer`; what the call itself refuses (429, 503, 504) is rendered by the
+same error body as the FastAPI handler's.
+
+Every POST under the online routes' prefixes (the session messages too) has its body
+read here, at most `MAX_BODY_BYTES`: a larger one is a `413 too_large`, before the key
+is looked at and without reading the rest."""
 
 from __future__ import annotations
 
@@ -32,7 +36,9 @@ from .errors import ApiError, error_response
 from .online import CallContext
 from .state import GatewayState
 
-MAX_BODY_BYTES = 64 * 1024  # far above any valid online body (a question is ≤ 4,000 chars)
+# An online call's body, at most: far above any valid one (a question is at most 4,000
+# characters), and read no further, so a client cannot make the gateway hold more.
+MAX_BODY_BYTES = 64 * 1024
 TIMEOUT_MAX_LENGTH = 32  # as the FastAPI route's header declares
 _TIMEOUT = re.compile(TIMEOUT_PATTERN)
 _HEADERS = frozenset(
@@ -49,10 +55,13 @@ class OnlineFastPath:
         *,
         routes: Mapping[str, OnlineRoute[Any]],
         declared: Iterable[BaseRoute],
+        prefixes: tuple[str, ...],
     ) -> None:
-        """`routes` by path; `declared`: the FastAPI routes that document them."""
+        """`routes` by path; `declared`: the FastAPI routes that document them;
+        `prefixes`: the paths under which every POST is an online call (body limit)."""
         self.app = app
         self._routes = dict(routes)
+        self._prefixes = prefixes
         posts = {
             r.path: r for r in declared if isinstance(r, APIRoute) and "POST" in (r.methods or ())
         }
@@ -62,17 +71,24 @@ class OnlineFastPath:
         self._declared = {path: posts[path] for path in self._routes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = None
-        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
-            route = self._routes.get(scope["path"])
-        if route is None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope.get("root_path")
+            or not scope["path"].startswith(self._prefixes)
+        ):
             await self.app(scope, receive, send)
             return
-        body, complete = await _read(receive)
+        declared = _declared_length(scope)
+        body, complete = await _read(receive) if declared <= MAX_BODY_BYTES else (b"", False)
+        if declared > MAX_BODY_BYTES or len(body) > MAX_BODY_BYTES:
+            await error_response(_too_large())(scope, receive, send)
+            return
         replay = _replaying(body, complete, receive)
+        route = self._routes.get(scope["path"])
         state: GatewayState | None = getattr(scope["app"].state, "gateway", None)
-        prepared = _prepare(route, state, scope, body) if complete and state else None
-        if prepared is None or state is None:
+        prepared = _prepare(route, state, scope, body) if route and complete and state else None
+        if prepared is None or route is None or state is None:
             await self.app(scope, replay, send)  # FastAPI answers it, whatever it is
             return
         # The matched route, as FastAPI leaves it: the request metrics label by it.
@@ -83,6 +99,17 @@ class OnlineFastPath:
         except ApiError as exc:
             response = error_response(exc)
         await response(scope, replay, send)
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0  # uvicorn refuses a malformed one
+    return 0
 
 
 def _prepare(

@@ -20,7 +20,7 @@ def online_responses(description: str, example: dict[str, Any]) -> dict[int | st
             },
             "content": {"application/json": {"example": example}},
         },
-        **responses(401, 422, 429, 502, 503, 504),
+        **responses(401, 403, 413, 422, 429, 502, 503, 504),
     }
 
 
