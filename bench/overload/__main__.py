@@ -1,7 +1,7 @@
 """`make bench-overload`: admission control under 5x overload.
 
     python -m bench.overload [--seconds 60] [--factor 5] [--slo 30] [--target 0.6]
-                             [--words 300] [--capacity-docs 40] [--no-readme]
+                             [--words 300] [--capacity-docs 40] [--only on|off] [--no-readme]
 
 Real gateway, omnirag-ingest and omnirag-embed processes (hashing embedder), one vhost
 and database. First the capacity: documents accepted and finished per second, from a
@@ -179,6 +179,9 @@ async def main() -> int:
     parser.add_argument("--target", type=float, default=0.6)
     parser.add_argument("--words", type=int, default=300)
     parser.add_argument("--capacity-docs", type=int, default=40)
+    parser.add_argument(
+        "--only", choices=("on", "off"), help="one run (the README is then left alone)"
+    )
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
     logs = Path(tempfile.mkdtemp(prefix="bench-overload-"))
@@ -224,6 +227,8 @@ async def main() -> int:
             rate = args.factor * cap
             runs = []
             for label, name in (("on", "gateway"), ("off", "gateway-open")):
+                if args.only not in (None, label):
+                    continue
                 runs.append(
                     await overload(
                         label,
@@ -241,7 +246,7 @@ async def main() -> int:
             await client.close()
     table = render(runs, cap, args)
     print("\n" + table + f"\n\n(process logs: {logs})")
-    if not args.no_readme:
+    if not args.no_readme and args.only is None:
         path = write_section("bench-overload", table)
         print(f"\nwrote {path.relative_to(ROOT)}")
     return 0

@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client import REGISTRY
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tradebus_contracts import AskReply, AskRequest
 from tradebus_gateway.online_fast_path import MAX_BODY_BYTES, OnlineFastPath
 
+from .asgi_layers import Delegations, counting, without
 from .conftest import KEY_ACME, KEY_OPERATOR
 
 pytestmark = pytest.mark.integration
@@ -27,42 +26,6 @@ JSON = {"Content-Type": "application/json"}
 
 def answer(request: AskRequest) -> AskReply:
     return AskReply(answer=f"answer to {request.question}", latency_ms={"answer": 1.0})
-
-
-class Delegations:
-    """Counts the requests the fast path hands on to FastAPI."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.count = app, 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.count += 1
-        await self.app(scope, receive, send)
-
-
-def fast_path_of(app: FastAPI) -> OnlineFastPath:
-    layer: Any = app.middleware_stack
-    while not isinstance(layer, OnlineFastPath):
-        layer = layer.app
-    return layer
-
-
-def without_fast_path(app: FastAPI) -> ASGIApp:
-    """The same app (state, routes, handlers) with its middleware stack built again
-    without the fast path."""
-    kept = app.user_middleware
-    app.user_middleware = [m for m in kept if m.cls is not OnlineFastPath]
-    try:
-        stack = app.build_middleware_stack()
-    finally:
-        app.user_middleware = kept
-
-    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = app
-        await stack(scope, receive, send)
-
-    return asgi
 
 
 class Twins:
@@ -88,13 +51,12 @@ async def twins(make_gateway: Any, serve: Any) -> AsyncIterator[Twins]:
     gateway = await make_gateway()
     app = gateway.app
     assert app.middleware_stack is not None  # built by the requests the fixture made
-    fast_path = fast_path_of(app)
     # The key's first use resolves it through FastAPI (the directory awaits the lookup).
     assert (await gateway.api.post(ASK, json={"question": "warm up"})).status_code == 200
-    seen = fast_path.app = Delegations(fast_path.app)
+    seen = counting(app, OnlineFastPath)
     headers = {"Authorization": f"Bearer {KEY_ACME}"}
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=without_fast_path(app)),
+        transport=httpx.ASGITransport(app=without(app, OnlineFastPath)),
         base_url="http://gateway",
         headers=headers,
         timeout=30,
@@ -182,7 +144,7 @@ async def test_refusals_of_the_call_itself_are_the_same_answers(make_gateway) ->
     # then two 429s (the rate spent), one of each from either path.
     gateway = await make_gateway(tenant_rate_per_second=1, tenant_burst=2)
     plain = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=without_fast_path(gateway.app)),
+        transport=httpx.ASGITransport(app=without(gateway.app, OnlineFastPath)),
         base_url="http://gateway",
         headers={"Authorization": f"Bearer {KEY_ACME}"},
     )

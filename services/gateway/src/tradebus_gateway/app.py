@@ -59,6 +59,7 @@ from .online_fast_path import OnlineFastPath
 from .request_metrics import RequestMetrics
 from .settings import GatewaySettings
 from .state import GatewayState
+from .submission_refusal import SubmissionRefusal
 from .task_faults import subscribe_task_faults
 from .watchdog import Watchdog, WatchdogPolicy
 
@@ -189,7 +190,9 @@ def create_app(
         description=DESCRIPTION,
     )
     errors.install(app)
-    # Inside the request metrics, which count what it answers as the routes' own.
+    batch_router = batches.router_for(settings)
+    # Inside the request metrics, which count what they answer as the routes' own.
+    app.add_middleware(SubmissionRefusal, routes=[*documents.router.routes, *batch_router.routes])
     app.add_middleware(
         OnlineFastPath,
         routes=ONLINE_FAST_ROUTES,
@@ -205,7 +208,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(contract.router)
     app.include_router(documents.router)
-    app.include_router(batches.router_for(settings))
+    app.include_router(batch_router)
     app.include_router(document_routes.router)
     app.include_router(tasks.router)
     app.include_router(webhooks.router)

@@ -25,12 +25,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi.routing import APIRoute
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.online_answer import OnlineRoute
+from .asgi_headers import bearer_key, first_headers
 from .deps import TIMEOUT_PATTERN, call_context
 from .errors import ApiError, error_response
 from .online import CallContext
@@ -116,9 +116,9 @@ def _prepare(
     route: OnlineRoute[Any], state: GatewayState, scope: Scope, body: bytes
 ) -> Prepared | None:
     """The call's tenant, context and body, or None when FastAPI must answer."""
-    headers = _wanted_headers(scope["headers"])
-    scheme, key = get_authorization_scheme_param(headers.get(b"authorization"))
-    if not key or scheme.lower() != "bearer":
+    headers = first_headers(scope["headers"], _HEADERS)
+    key = bearer_key(headers.get(b"authorization"))
+    if key is None:
         return None
     principal = state.directory.cached(key)
     if principal is None or principal.operator:
@@ -138,15 +138,6 @@ def _prepare(
         state.settings, timeout, headers.get(b"x-correlation-id"), headers.get(b"traceparent")
     )
     return principal.tenant_id, context, parsed
-
-
-def _wanted_headers(raw: list[tuple[bytes, bytes]]) -> dict[bytes, str]:
-    """The first value of each header the online routes read, decoded as Starlette does."""
-    found: dict[bytes, str] = {}
-    for name, value in raw:
-        if name in _HEADERS and name not in found:
-            found[name] = value.decode("latin-1")
-    return found
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:
