@@ -142,6 +142,7 @@ class CreditedAdmission:
             pooled = pooled or bool(credit.free)
             if not credit.pooled and credit.units == 0:
                 del self._credits[budget]  # nothing held here for it: forget the tenant
+                self._holds.pop(budget, None)
         if pooled:
             self._schedule_sweep()
 
