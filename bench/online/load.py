@@ -55,6 +55,13 @@ class Connection:
             f"Content-Length: {len(body)}\r\n{headers}\r\n".encode()
             + body
         )
+        return await self._answer()
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        return await self._answer()
+
+    async def _answer(self) -> tuple[int, bytes]:
         status = int((await self._reader.readline()).split()[1])
         length = 0
         while (line := await self._reader.readline()) not in (b"\r\n", b""):

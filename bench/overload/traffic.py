@@ -108,3 +108,21 @@ async def open_loop(
     await asyncio.gather(*in_flight)
     pool.close()
     return traffic
+
+
+async def probe(url: str, path: str, *, rate: float, seconds: float) -> list[float]:
+    """A GET of `path` every 1/`rate` s for `seconds` on one connection, as a health check
+    would: the latency of the server's most trivial answer under the same load."""
+    connection, latencies = await Connection.open(url), []
+    start = time.perf_counter()
+    try:
+        for n in range(int(rate * seconds)):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            started = time.perf_counter()
+            await connection.get(path)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        connection.close()
+    return latencies
